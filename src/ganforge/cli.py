@@ -1,0 +1,159 @@
+"""The `ganforge` command: thin subcommands over the public library functions.
+
+User errors (`GanforgeError`) print one line and exit 2; an interrupted run exits 130 after saving.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+
+from . import __version__
+from .errors import GanforgeError, Interrupted
+
+
+def preset_path(name: str) -> Path:
+    """A config file path, or the name of a preset shipped with ganforge (`toy_ring`, `dcgan_fashion`...)."""
+    path = Path(name)
+    if path.exists() or path.parent != Path("."):
+        return path
+    bundled = Path(str(resources.files("ganforge") / "configs" / f"{path.stem}.yaml"))
+    return bundled if bundled.is_file() else path
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from .config import load_config
+    from .engine.loop import resume_config, train
+
+    if args.resume:
+        if args.config:
+            raise GanforgeError("give either a CONFIG or --resume RUN_DIR, not both")
+        config = resume_config(args.resume, args.overrides)
+        label = Path(args.resume).name
+    elif args.config:
+        config_file = preset_path(args.config)
+        config = load_config(config_file, args.overrides)
+        label = config_file.stem
+    else:
+        raise GanforgeError("give a CONFIG (a YAML file or a preset such as toy_ring) or --resume RUN_DIR")
+    result = train(config, run_dir=args.out, label=label, resume=args.resume)
+    print(f"trained to step {result.steps} at {result.images_per_second:.0f} images/s")
+    print(f"samples:    {result.picture}")
+    print(f"checkpoint: {result.checkpoint}")
+    print(f"log:        {result.run_dir / 'log.jsonl'}")
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from . import data, losses, models  # noqa: F401  (fill the registries)
+    from .registry import DATASETS, LOSSES, MODELS
+
+    presets = sorted(p.stem for p in Path(str(resources.files("ganforge") / "configs")).glob("*.yaml"))
+    for title, registry in (("models", MODELS), ("losses", LOSSES), ("datasets", DATASETS)):
+        print(f"{title}:")
+        for name, help_text in registry.describe():
+            print(f"  {name:<14} {help_text}")
+    print("presets:")
+    print("  " + ", ".join(presets))
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from .generate import sample_to_file
+
+    print(sample_to_file(args.checkpoint, args.out, n=args.n, seed=args.seed, ema=not args.no_ema))
+
+
+def cmd_interpolate(args: argparse.Namespace) -> None:
+    from .generate import interpolate_to_file
+
+    print(interpolate_to_file(args.checkpoint, args.out, rows=args.rows, steps=args.steps,
+                              method=args.method, seed=args.seed, ema=not args.no_ema))
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from .data.download import download
+
+    print(download(args.dataset, args.root, base_url=args.url))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from .demo import run_demo
+
+    run_demo(args.out, fashion_steps=args.fashion_steps)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ganforge", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a GAN from a YAML config with key=value overrides")
+    p.add_argument("config", nargs="?", help="YAML file, or a bundled preset name (see `ganforge list`)")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=2000 model.g_channels=32")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its checkpoint")
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: a new one under out_dir)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("list", help="print registered models, losses, datasets and presets")
+    p.set_defaults(func=cmd_list)
+
+    def add_generator_args(p: argparse.ArgumentParser, out: str) -> None:
+        p.add_argument("checkpoint", help="checkpoint file or run directory")
+        p.add_argument("--out", default=out, help=f"PNG to write (default {out})")
+        p.add_argument("--seed", type=int, default=0, help="seed of the latent draw")
+        p.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
+
+    p = sub.add_parser("sample", help="save a grid (or plot) of samples from a checkpoint")
+    add_generator_args(p, "samples.png")
+    p.add_argument("--n", type=int, default=64, help="number of samples")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("interpolate", help="save latent-space walks between random points (DCGAN fig. 4)")
+    add_generator_args(p, "walk.png")
+    p.add_argument("--rows", type=int, default=8, help="number of walks")
+    p.add_argument("--steps", type=int, default=10, help="images per walk, both ends included")
+    p.add_argument("--method", default="slerp", help="slerp (spherical) or lerp (linear)")
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("download", help="download an IDX dataset (fashion-mnist, mnist)")
+    p.add_argument("dataset", help="fashion-mnist or mnist")
+    p.add_argument("--root", default=None, help="folder to write (default ~/.cache/ganforge/DATASET)")
+    p.add_argument("--url", default=None, help="mirror to fetch from instead of the official host")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("demo", help="the embedded default: 2-D ring, then DCGAN on Fashion-MNIST if present")
+    p.add_argument("--out", default="runs/demo", help="folder for the demo runs")
+    p.add_argument("--fashion-steps", type=int, default=400, help="DCGAN steps on Fashion-MNIST")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "train":  # overrides may follow options: `train CONFIG --out DIR a.b=1`
+        unknown = [e for e in extra if e.startswith("-") or "=" not in e]
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.overrides += extra
+        if args.config and "=" in args.config and not Path(args.config).exists():
+            args.overrides.insert(0, args.config)  # `train --resume DIR train.steps=600`
+            args.config = None
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        args.func(args)
+    except Interrupted as exc:
+        print(f"ganforge: {exc}", file=sys.stderr)
+        return 130
+    except GanforgeError as exc:
+        print(f"ganforge: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ganforge: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

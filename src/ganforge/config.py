@@ -1,0 +1,240 @@
+"""Typed run configuration: dataclasses with commented defaults, YAML presets and dotted overrides.
+
+A preset holds only what differs from the defaults below. Unknown keys and values of the wrong type are
+rejected with a `ConfigError` naming the key, so a typo never silently trains the wrong model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    name: str = "ring"              # a registered dataset (`ganforge list`)
+    root: str | None = None         # file or folder holding the data; None: the dataset's usual place
+    split: str = "train"            # "train" or "test" where the data has official splits
+    resolution: int = 32            # images are padded (28 -> 32) or resized to this square size
+    channels: int | None = None     # None keeps the data's own; 1 or 3 converts (image folders)
+    num_samples: int = 100_000      # toy data: points drawn once, with `seed`
+    seed: int = 0                   # toy data: seed of that draw, fixed so runs compare on equal data
+    modes: int = 8                  # ring: Gaussians equally spaced on the circle
+    radius: float = 1.0             # ring: radius of the circle
+    grid_size: int = 5              # grid: modes per side (5 -> 25 modes)
+    grid_spacing: float = 2.0       # grid: distance between neighbouring means ({-4,-2,0,2,4}^2)
+    std: float | None = None        # toy: std of each mode; None: ring 0.01, grid 0.05 (PacGAN), 1-D 0.5
+    mean: float = 4.0               # gaussian1d: mean of the data distribution
+
+
+@dataclass
+class ModelConfig:
+    name: str = "mlp"               # a registered model family (`ganforge list`)
+    z_dim: int = 64                 # latent size; z ~ N(0, I)
+    g_channels: int = 64            # G width: MLP units per layer, DCGAN channels at the last conv
+    d_channels: int = 64            # D width: MLP units per layer, DCGAN channels at the first conv
+    depth: int = 3                  # MLP: hidden layers in each network
+
+
+@dataclass
+class LossConfig:
+    name: str = "ns"                # a registered loss: ns, minimax, hinge, wasserstein, lsgan
+
+
+@dataclass
+class AdamConfig:
+    lr: float = 2e-4                # DCGAN paper's value
+    beta1: float = 0.5              # DCGAN paper: 0.5 instead of 0.9 stabilises training
+    beta2: float = 0.999
+
+
+@dataclass
+class OptimConfig:
+    g: AdamConfig = field(default_factory=AdamConfig)
+    d: AdamConfig = field(default_factory=AdamConfig)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 5000               # generator steps
+    batch_size: int = 64
+    n_dis: int = 1                  # discriminator steps per generator step (k in Goodfellow et al.)
+    ema_decay: float = 0.0          # EMA of G's weights; 0 turns it off (0.999 is usual)
+    log_every: int = 50             # steps between JSONL/TensorBoard records
+    sample_every: int = 500         # steps between sample pictures from a fixed latent batch
+    ckpt_every: int = 1000          # steps between checkpoints (one is always written at the end)
+    n_grid: int = 64                # samples in each picture
+    device: str = "auto"            # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
+    amp: bool = False               # bfloat16 autocast; CUDA only, ignored with a notice on the CPU
+    tensorboard: bool = True        # also write TensorBoard events when tensorboard is installed
+    progress: bool = True           # progress bar on the terminal
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0                   # seeds weights, latents and batch order
+    out_dir: str = "runs"           # run directories are created below this
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint).replace("typing.", ""))
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check `value` against a field's type, allowing int -> float and None for optional fields."""
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, key)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {key!r} must be a mapping, got {value!r}")
+        return _build(hint, value, key + ".")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise TypeError(f"unsupported config type {hint!r} for {key}")
+    raise ConfigError(f"config key {key!r} must be {_type_name(hint)}, got {value!r}")
+
+
+def _build(cls: type, values: dict, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in values.items():
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean {prefix + close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown config key {prefix + str(key)!r}{hint}")
+        kwargs[key] = _coerce(value, hints[key], prefix + key)
+    return cls(**kwargs)
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"config key {dotted!r}: {part!r} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split `a.b=value`; the value is read as YAML so `1e-3`, `true` and `null` get their types."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key=value, e.g. train.steps=2000")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML{where}") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a mapping of sections")
+    return tree
+
+
+def make_config(tree: dict | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Build and validate a `RunConfig` from a nested dict and `key=value` overrides."""
+    tree = dict(tree or {})
+    tree = yaml.safe_load(yaml.safe_dump(tree))  # deep copy through plain types
+    for text in overrides:
+        key, value = parse_override(text)
+        _set_dotted(tree, key, value)
+    config = _build(RunConfig, tree)
+    validate(config)
+    return config
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Read a YAML preset (or only defaults when `path` is None) and apply overrides."""
+    return make_config(load_yaml(path) if path else {}, overrides)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def validate(config: RunConfig) -> None:
+    """Value checks that types alone cannot express."""
+    t = config.train
+    for name in ("steps", "batch_size", "n_dis", "log_every", "sample_every", "ckpt_every", "n_grid"):
+        _require(getattr(t, name) > 0, f"train.{name} must be positive, got {getattr(t, name)}")
+    _require(0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
+    d = config.data
+    _require(d.split in ("train", "test"), f"data.split must be 'train' or 'test', got {d.split!r}")
+    _require(d.resolution >= 4 and d.resolution & (d.resolution - 1) == 0,
+             f"data.resolution must be a power of two >= 4, got {d.resolution}")
+    _require(d.channels in (None, 1, 3), f"data.channels must be 1, 3 or null, got {d.channels}")
+    _require(d.num_samples > 0, f"data.num_samples must be positive, got {d.num_samples}")
+    _require(d.std is None or d.std > 0, f"data.std must be positive, got {d.std}")
+    m = config.model
+    for name in ("z_dim", "g_channels", "d_channels", "depth"):
+        _require(getattr(m, name) > 0, f"model.{name} must be positive, got {getattr(m, name)}")
+    for net in ("g", "d"):
+        adam: AdamConfig = getattr(config.optim, net)
+        _require(adam.lr > 0, f"optim.{net}.lr must be positive, got {adam.lr}")
+        for beta in ("beta1", "beta2"):
+            value = getattr(adam, beta)
+            _require(0.0 <= value < 1.0, f"optim.{net}.{beta} must be in [0, 1), got {value}")
+
+
+def to_dict(config: RunConfig) -> dict:
+    return dataclasses.asdict(config)
+
+
+def dump_yaml(config: RunConfig) -> str:
+    return yaml.safe_dump(to_dict(config), sort_keys=False)

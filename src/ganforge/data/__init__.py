@@ -1,0 +1,14 @@
+"""Datasets: each loader is registered by name and returns a `Dataset` held in memory."""
+from __future__ import annotations
+
+from ..config import DataConfig
+from ..registry import DATASETS
+from .base import BatchOrder, Dataset
+from . import toy, idx, folder, npz, cifar  # noqa: F401  (registration)
+
+__all__ = ["BatchOrder", "Dataset", "build_dataset"]
+
+
+def build_dataset(config: DataConfig) -> Dataset:
+    """Load the dataset named by `config.name`; raises `DataError` with one clear line on bad data."""
+    return DATASETS.get(config.name)(config)

@@ -1,0 +1,76 @@
+"""The in-memory dataset every loader returns, and the seeded batch order the engine draws from it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Dataset:
+    """A whole dataset held in memory.
+
+    Images stay uint8 `[N, C, H, W]` (a quarter of float32's memory) and are scaled to [-1, 1] per batch;
+    toy points are float32 `[N, D]` and used as they are. `labels` is int64 `[N]`, or None when unlabelled.
+    """
+
+    samples: torch.Tensor
+    labels: torch.Tensor | None
+    num_classes: int
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.labels is not None and len(self.labels) != len(self.samples):
+            raise ValueError(f"{self.name}: {len(self.samples)} samples but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def is_image(self) -> bool:
+        return self.samples.dtype == torch.uint8 and self.samples.dim() == 4
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.samples.shape[1:])
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Samples `index` as float32 (images in [-1, 1]) and their labels."""
+        x = self.samples[index]
+        x = x.float().div_(127.5).sub_(1.0) if self.is_image else x.float()
+        y = self.labels[index] if self.labels is not None else None
+        return x, y
+
+
+class BatchOrder:
+    """Reshuffled epochs of batch indices whose position is two integers, so a resumed run continues exactly.
+
+    Epoch e's order is a permutation seeded by (seed, e); a batch never straddles two epochs (the tail of
+    an epoch that does not fill a batch is skipped, as `drop_last=True` would).
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int) -> None:
+        if size < batch_size:
+            raise ValueError(f"dataset has {size} samples, fewer than one batch of {batch_size}")
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.epoch, self.position = 0, 0
+        self._order = self._permutation(0)
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(self.size, generator=generator)
+
+    def next(self) -> torch.Tensor:
+        if self.position + self.batch_size > self.size:
+            self.epoch, self.position = self.epoch + 1, 0
+            self._order = self._permutation(self.epoch)
+        index = self._order[self.position:self.position + self.batch_size]
+        self.position += self.batch_size
+        return index
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        self._order = self._permutation(self.epoch)

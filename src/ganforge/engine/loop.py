@@ -1,0 +1,169 @@
+"""The training loop: schedules steps, logging, pictures and checkpoints for one run directory.
+
+A run directory holds `config.yaml` (the resolved config), `log.jsonl` (one record per `log_every` steps),
+`samples/step_NNNNNNN.png`, `checkpoint.pt` and, when tensorboard is installed, `tensorboard/`. Nothing is
+created until the config, data and models have all been checked, so bad input leaves no half-made run.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from .. import viz
+from ..config import RunConfig, dump_yaml, load_config, to_dict
+from ..data import build_dataset
+from ..errors import ConfigError, Interrupted, TrainingDiverged
+from .checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
+from .stats import RunLog, first_non_finite
+from .training import Training, pick_device
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    checkpoint: Path
+    picture: Path
+    steps: int
+    images_per_second: float  # real images shown to D per second of training, I/O excluded
+
+
+def new_run_dir(config: RunConfig, label: str) -> Path:
+    base = Path(config.out_dir) / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def save_picture(training: Training, path: Path) -> Path:
+    """Image grid of the fixed latents, or for toy data a plot of generated against real points."""
+    samples = training.samples()
+    title = f"step {training.step}"
+    if training.dataset.is_image:
+        return viz.save_image_grid(samples, path)
+    real = training.dataset.samples[:len(samples)].cpu()
+    if samples.shape[1] == 1:
+        D = training.D
+
+        @torch.no_grad()
+        def d_probability(x: torch.Tensor) -> torch.Tensor:
+            was_training = D.training
+            D.eval()
+            p = torch.sigmoid(D(x.to(training.device))).cpu()
+            D.train(was_training)
+            return p
+
+        return viz.save_density_1d(samples, path, real=real, discriminator=d_probability, title=title)
+    return viz.save_points(samples, path, real=real, title=title)
+
+
+def _weights_finite(training: Training) -> bool:
+    return all(torch.isfinite(p).all() for p in training.G.parameters()) and all(
+        torch.isfinite(p).all() for p in training.D.parameters())
+
+
+def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "run",
+          resume: str | Path | None = None, progress: bool | None = None) -> RunResult:
+    """Train a GAN as `config` says, in `run_dir` (default: a new dated folder under `config.out_dir`).
+
+    With `resume` (a run directory), continue from its checkpoint up to `config.train.steps`.
+    """
+    state = None
+    if resume is not None:
+        run_dir = Path(resume)
+        state = load_checkpoint(resolve_checkpoint(run_dir))
+    dataset = build_dataset(config.data)
+    device = pick_device(config.train.device)
+    training = Training(config, dataset, device)
+    if state is not None:
+        training.load_state_dict(state, str(run_dir))
+        if training.step >= config.train.steps:
+            raise ConfigError(f"{run_dir} is already at step {training.step}; pass train.steps=N with N > "
+                              f"{training.step} to continue it")
+    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(config, label)
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(dump_yaml(config))
+    return _run(training, run_dir, config.train.progress if progress is None else progress)
+
+
+def _run(training: Training, run_dir: Path, progress: bool) -> RunResult:
+    cfg = training.config.train
+    log = RunLog(run_dir, cfg.tensorboard)
+    checkpoint_path = run_dir / CHECKPOINT
+    picture = run_dir / "samples" / f"step_{training.step:07d}.png"
+    images_per_step = cfg.batch_size * cfg.n_dis
+    start_step, io_seconds, io_total = training.step, 0.0, 0.0
+    run_start = interval_start = time.perf_counter()
+    interval_steps = 0
+    bar = tqdm(total=cfg.steps, initial=training.step, disable=not progress, unit="step", dynamic_ncols=True)
+
+    def flush() -> None:
+        nonlocal interval_start, interval_steps, io_seconds
+        record = training.stats.collect()
+        now = time.perf_counter()
+        busy = now - interval_start - io_seconds
+        record.update(step=training.step, time=now - run_start,
+                      images_per_second=interval_steps * images_per_step / max(busy, 1e-9))
+        interval_start, interval_steps, io_seconds = now, 0, 0.0
+        log.write(record)
+        bad = first_non_finite(record)
+        if bad is not None or not _weights_finite(training):
+            what = f"{bad} became {record[bad]}" if bad else "a weight became NaN or infinite"
+            kept = f"last good checkpoint {checkpoint_path}" if checkpoint_path.exists() else "no checkpoint"
+            raise TrainingDiverged(f"training diverged by step {training.step}: {what}; {kept} is kept")
+        bar.set_postfix({"d": f"{record.get('loss/d', float('nan')):.3f}",
+                         "g": f"{record.get('loss/g', float('nan')):.3f}"})
+
+    try:
+        while training.step < cfg.steps:
+            training.train_step()
+            interval_steps += 1
+            bar.update(1)
+            step, last = training.step, training.step == cfg.steps
+            save_now = step % cfg.ckpt_every == 0 or last
+            if step % cfg.log_every == 0 or save_now:
+                flush()
+            io_start = time.perf_counter()
+            if step % cfg.sample_every == 0 or last:
+                picture = save_picture(training, run_dir / "samples" / f"step_{step:07d}.png")
+            if save_now:
+                save_checkpoint(checkpoint_path, _payload(training))
+            io_seconds += time.perf_counter() - io_start
+            io_total += time.perf_counter() - io_start
+    except KeyboardInterrupt:
+        if interval_steps:
+            flush()
+        save_checkpoint(checkpoint_path, _payload(training))
+        raise Interrupted(f"interrupted at step {training.step}; checkpoint saved, continue with "
+                          f"`ganforge train --resume {run_dir}`") from None
+    finally:
+        bar.close()
+        log.close()
+    elapsed = time.perf_counter() - run_start - io_total
+    done = training.step - start_step
+    return RunResult(run_dir, checkpoint_path, picture, training.step,
+                     done * images_per_step / max(elapsed, 1e-9))
+
+
+def _payload(training: Training) -> dict:
+    data = training.dataset
+    return {
+        **training.state_dict(),
+        "config": to_dict(training.config),
+        "data": {"name": data.name, "sample_shape": list(data.sample_shape), "num_classes": data.num_classes},
+    }
+
+
+def resume_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """The config a run was started with, plus `overrides` (typically a larger `train.steps`)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a ganforge run directory (no config.yaml)")
+    return load_config(path, overrides)

@@ -1,0 +1,161 @@
+"""Everything one training run holds in memory, and one optimisation step of it.
+
+`Training` owns the networks, optimisers, EMA, batch order and latent generator; its `state_dict` is the
+whole of a checkpoint's training state, so a resumed run continues bit for bit on the CPU.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..config import AdamConfig, RunConfig
+from ..data import BatchOrder, Dataset
+from ..errors import CheckpointError
+from ..models import build_models
+from ..registry import LOSSES
+from .checkpoint import load_state
+from .ema import EMA
+from .objective import Objective
+from .stats import Stats
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def make_adam(params, config: AdamConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2))
+
+
+@dataclass
+class Phase:
+    """Losses of the last step, for the progress bar (tensors: read only when shown)."""
+
+    d_loss: torch.Tensor
+    g_loss: torch.Tensor
+
+
+class Training:
+    def __init__(self, config: RunConfig, dataset: Dataset, device: torch.device) -> None:
+        self.config = config
+        self.device = device
+        self.dataset = dataset
+        if device.type == "cuda":  # small uint8 datasets fit on the device; batches then need no copy
+            dataset.samples = dataset.samples.to(device)
+        torch.manual_seed(config.seed)
+        G, D, self.model_spec = build_models(config.model, dataset.sample_shape)
+        self.G, self.D = G.to(device), D.to(device)
+        self.opt_g = make_adam(self.G.parameters(), config.optim.g)
+        self.opt_d = make_adam(self.D.parameters(), config.optim.d)
+        self.ema = EMA(self.G, config.train.ema_decay) if config.train.ema_decay > 0 else None
+        self.stats = Stats()
+        self.objective = Objective(LOSSES.get(config.loss.name), self.stats)
+        self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed)
+        self.z_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
+        self.fixed_z = self.sample_z(self.picture_size)
+        self.step = 0
+        self.amp = config.train.amp and device.type == "cuda"
+
+    @property
+    def picture_size(self) -> int:
+        """Images in a grid, or 2,500 points for toy data (PacGAN's sample count)."""
+        return self.config.train.n_grid if self.dataset.is_image else 2500
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The network whose samples are shown and evaluated: the EMA generator when there is one."""
+        return self.ema.shadow if self.ema is not None else self.G
+
+    def sample_z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.G.z_dim, generator=self.z_generator, device=self.device)
+
+    def real_batch(self) -> torch.Tensor:
+        index = self.order.next().to(self.dataset.samples.device)
+        x, _ = self.dataset.batch(index)
+        return x.to(self.device, non_blocking=True)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def train_step(self) -> Phase:
+        """`n_dis` discriminator steps, then one generator step.
+
+        The fake batch of the last D step is generated with gradients and reused for the G step, as the
+        reference DCGAN loop does, which saves one generator forward pass per step. D's weights are frozen
+        during the G step so no time is spent on gradients nobody uses.
+        """
+        n_dis, batch_size = self.config.train.n_dis, self.config.train.batch_size
+        for k in range(n_dis):
+            real = self.real_batch()
+            z = self.sample_z(batch_size)
+            last = k == n_dis - 1
+            with self._autocast(), torch.set_grad_enabled(last):
+                fake = self.G(z)
+            with self._autocast():
+                d_loss = self.objective.discriminator_loss(self.D, real, fake)
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+
+        self.D.requires_grad_(False)
+        with self._autocast():
+            g_loss = self.objective.generator_loss(self.D, fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+
+        if self.ema is not None:
+            self.ema.update(self.G)
+        self.step += 1
+        return Phase(d_loss.detach(), g_loss.detach())
+
+    @torch.no_grad()
+    def samples(self, z: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples of the shown generator in eval mode (batch-norm running statistics) on the CPU."""
+        net = self.sampler
+        was_training = net.training
+        net.eval()
+        out = net(self.fixed_z if z is None else z).float().cpu()
+        net.train(was_training)
+        return out
+
+    def state_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "models": self.model_spec,
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "generator_ema": self.ema.shadow.state_dict() if self.ema is not None else None,
+            "optim_g": self.opt_g.state_dict(),
+            "optim_d": self.opt_d.state_dict(),
+            "batch_order": self.order.state_dict(),
+            "z_generator": self.z_generator.get_state(),
+            "fixed_z": self.fixed_z.cpu(),
+        }
+
+    def load_state_dict(self, state: dict, path: str = "checkpoint") -> None:
+        if state.get("models") != self.model_spec:
+            raise CheckpointError(f"{path}: checkpoint holds model {state.get('models')} but the config "
+                                  f"asks for {self.model_spec}")
+        load_state(self.G, state["generator"], "generator", path)
+        load_state(self.D, state["discriminator"], "discriminator", path)
+        if self.ema is not None:
+            if state.get("generator_ema") is None:
+                raise CheckpointError(f"{path}: checkpoint has no EMA generator but train.ema_decay is "
+                                      f"{self.ema.decay}")
+            load_state(self.ema.shadow, state["generator_ema"], "EMA generator", path)
+        load_state(self.opt_g, state["optim_g"], "generator optimiser", path)
+        load_state(self.opt_d, state["optim_d"], "discriminator optimiser", path)
+        self.order.load_state_dict(state["batch_order"])
+        self.z_generator.set_state(state["z_generator"])
+        self.fixed_z = state["fixed_z"].to(self.device)
+        self.step = int(state["step"])
+

@@ -1,0 +1,75 @@
+"""GAN objectives as pure functions of discriminator logits.
+
+Each loss is a pair: `d(real_logits, fake_logits)` minimised by D and `g(fake_logits)` minimised by G, both
+averaged over the batch. Logits are D's raw outputs `[N]`; for the likelihood-based losses D(x) = sigmoid(logit),
+and log-sigmoid is written with softplus for numerical stability: -log D(x) = softplus(-l),
+-log(1 - D(x)) = softplus(l).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .registry import LOSSES
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class GanLoss:
+    d: Callable[[Tensor, Tensor], Tensor]
+    g: Callable[[Tensor], Tensor]
+    doc: str  # one line for `ganforge list`
+
+
+def bce_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """Goodfellow et al. 2014: D maximises log D(x) + log(1 - D(G(z)))."""
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def minimax_g_loss(fake: Tensor) -> Tensor:
+    """The saturating game: G minimises log(1 - D(G(z))); its gradient vanishes when D wins."""
+    return -F.softplus(fake).mean()
+
+
+def non_saturating_g_loss(fake: Tensor) -> Tensor:
+    """Goodfellow et al.'s fix: G maximises log D(G(z)), strong gradients early in training."""
+    return F.softplus(-fake).mean()
+
+
+def hinge_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """Lim & Ye 2017, Miyato et al. 2018: max(0, 1 - D(x)) + max(0, 1 + D(G(z)))."""
+    return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+
+def linear_g_loss(fake: Tensor) -> Tensor:
+    """-D(G(z)): the generator loss of both hinge and Wasserstein GANs."""
+    return -fake.mean()
+
+
+def wasserstein_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """Arjovsky et al. 2017: the critic maximises D(x) - D(G(z)); needs a Lipschitz constraint."""
+    return fake.mean() - real.mean()
+
+
+def least_squares_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """Mao et al. 2017 (a=0, b=1): 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2 on raw outputs."""
+    return 0.5 * (real - 1.0).pow(2).mean() + 0.5 * fake.pow(2).mean()
+
+
+def least_squares_g_loss(fake: Tensor) -> Tensor:
+    """Mao et al. 2017 (c=1): 1/2 (D(G(z)) - 1)^2."""
+    return 0.5 * (fake - 1.0).pow(2).mean()
+
+
+for _name, _loss in {
+    "minimax": GanLoss(bce_d_loss, minimax_g_loss, "saturating minimax game (Goodfellow et al. 2014)"),
+    "ns": GanLoss(bce_d_loss, non_saturating_g_loss, "non-saturating GAN loss (Goodfellow et al. 2014)"),
+    "hinge": GanLoss(hinge_d_loss, linear_g_loss, "hinge loss (Lim & Ye 2017; SN-GAN)"),
+    "wasserstein": GanLoss(wasserstein_d_loss, linear_g_loss, "Wasserstein critic loss (Arjovsky et al. 2017)"),
+    "lsgan": GanLoss(least_squares_d_loss, least_squares_g_loss, "least squares (Mao et al. 2017)"),
+}.items():
+    LOSSES.register(_name, help=_loss.doc)(_loss)

@@ -1,0 +1,54 @@
+"""Model families: a generator and a discriminator built together from the config and the data's shape.
+
+A family records the constructor arguments it used, so a checkpoint can rebuild its networks without the
+original config (see `build_models` and `rebuild`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from torch import nn
+
+from ..config import ModelConfig
+from ..errors import ConfigError
+from ..registry import MODELS
+
+ArgumentsFn = Callable[[ModelConfig, tuple[int, ...]], tuple[dict, dict]]
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    generator: type[nn.Module]
+    discriminator: type[nn.Module]
+    arguments: ArgumentsFn  # (model config, sample shape) -> (generator kwargs, discriminator kwargs)
+    doc: str
+
+
+def register_family(name: str, family: ModelFamily) -> None:
+    MODELS.register(name, help=family.doc)(family)
+
+
+def shape_error(family: str, shape: tuple[int, ...], expected: str) -> ConfigError:
+    return ConfigError(f"model {family!r} cannot take data of shape {list(shape)}: it expects {expected}")
+
+
+def build_models(config: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module, dict]:
+    """Build G and D for data of `sample_shape` (`[C, H, W]` or `[D]`); returns them and their spec."""
+    family: ModelFamily = MODELS.get(config.name)
+    g_kwargs, d_kwargs = family.arguments(config, sample_shape)
+    spec = {"family": config.name, "generator": g_kwargs, "discriminator": d_kwargs}
+    return family.generator(**g_kwargs), family.discriminator(**d_kwargs), spec
+
+
+def rebuild(spec: dict, part: str) -> nn.Module:
+    """Rebuild the `part` ("generator" or "discriminator") recorded in a checkpoint's model spec."""
+    family: ModelFamily = MODELS.get(spec["family"])
+    cls = family.generator if part == "generator" else family.discriminator
+    try:
+        return cls(**spec[part])
+    except TypeError as exc:
+        raise ConfigError(f"cannot rebuild {spec['family']} {part}: {exc}") from None
+
+
+from . import mlp, dcgan  # noqa: E402,F401  (registration)

@@ -1,0 +1,87 @@
+"""What a run leaves behind, and how it stops on divergence."""
+import json
+
+import pytest
+import torch
+import yaml
+
+from ganforge.config import load_config, make_config
+from ganforge.engine.checkpoint import load_checkpoint
+from ganforge.engine.loop import train
+from ganforge.engine.training import Training
+from ganforge.errors import ConfigError, TrainingDiverged
+
+from ..runs import image_overrides, toy_overrides
+
+
+def test_run_directory_contents(tiny_images, tmp_path):
+    config = make_config({}, image_overrides(tiny_images, tmp_path, steps=6))
+    result = train(config, run_dir=tmp_path / "run")
+    run = tmp_path / "run"
+    assert load_config(run / "config.yaml") == config
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 3, 4, 6]  # every log_every, and at each checkpoint
+    for key in ("loss/d", "loss/g", "d/acc_real", "d/acc_fake", "images_per_second", "time"):
+        assert key in records[0]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000003.png", "step_0000006.png"]
+    assert result.picture == run / "samples" / "step_0000006.png"
+    payload = load_checkpoint(run)
+    assert payload["step"] == 6 and payload["config"]["train"]["steps"] == 6
+    assert payload["data"]["sample_shape"] == [1, 8, 8] and payload["data"]["num_classes"] == 4
+    assert not list(run.glob("*.tmp"))
+
+
+def test_training_step_changes_both_networks(tiny_images, tmp_path):
+    from ganforge.data import build_dataset
+
+    config = make_config({}, image_overrides(tiny_images, tmp_path))
+    training = Training(config, build_dataset(config.data), torch.device("cpu"))
+    before_g = [p.clone() for p in training.G.parameters()]
+    before_d = [p.clone() for p in training.D.parameters()]
+    training.train_step()
+    assert all(not torch.equal(a, b) for a, b in zip(before_g, training.G.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(before_d, training.D.parameters()))
+    assert all(p.requires_grad for p in training.D.parameters())
+
+
+def test_n_dis_draws_that_many_real_batches(tmp_path):
+    from ganforge.data import build_dataset
+
+    config = make_config({}, toy_overrides(tmp_path) + ["train.n_dis=3"])
+    training = Training(config, build_dataset(config.data), torch.device("cpu"))
+    training.train_step()
+    assert training.order.position == 3 * config.train.batch_size
+    assert training.opt_d.state_dict()["state"][0]["step"].item() == 3
+    assert training.opt_g.state_dict()["state"][0]["step"].item() == 1
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    original = Training.train_step
+
+    def poisoned(self):
+        if self.step == 25:  # after the checkpoint at step 20, a weight goes bad
+            with torch.no_grad():
+                next(self.G.parameters()).fill_(float("nan"))
+        return original(self)
+
+    monkeypatch.setattr(Training, "train_step", poisoned)
+    config = make_config({}, toy_overrides(tmp_path, steps=60) + ["train.ckpt_every=20"])
+    with pytest.raises(TrainingDiverged, match=r"diverged by step 30: loss/\w became nan; last good checkpoint"):
+        train(config, run_dir=tmp_path / "run")
+    payload = load_checkpoint(tmp_path / "run")
+    assert payload["step"] == 20
+    assert all(torch.isfinite(t).all() for t in payload["generator"].values())
+
+
+def test_resume_of_a_finished_run_asks_for_more_steps(tmp_path):
+    from ganforge.engine.loop import resume_config
+
+    train(make_config({}, toy_overrides(tmp_path, steps=10)), run_dir=tmp_path / "run")
+    with pytest.raises(ConfigError, match="already at step 10; pass train.steps"):
+        train(resume_config(tmp_path / "run"), resume=tmp_path / "run")
+
+
+def test_resolved_config_is_plain_yaml(tmp_path):
+    train(make_config({}, toy_overrides(tmp_path, steps=10)), run_dir=tmp_path / "run")
+    tree = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert tree["train"]["steps"] == 10 and tree["data"]["name"] == "ring"

@@ -1,0 +1,57 @@
+import pytest
+import torch
+from torch import nn
+
+from ganforge.config import ModelConfig
+from ganforge.models import build_models, rebuild
+from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
+
+
+@pytest.mark.parametrize("resolution, channels", [(8, 1), (32, 1), (32, 3), (64, 3)])
+def test_shapes_and_output_range(resolution, channels):
+    G = DCGANGenerator(z_dim=16, resolution=resolution, channels=channels, width=8)
+    D = DCGANDiscriminator(resolution=resolution, channels=channels, width=8)
+    x = G(torch.randn(3, 16))
+    assert x.shape == (3, channels, resolution, resolution)
+    assert x.abs().max() <= 1.0
+    assert D(x).shape == (3,)
+
+
+def test_radford_guidelines():
+    G = DCGANGenerator(z_dim=100, resolution=32, channels=1, width=64)
+    D = DCGANDiscriminator(resolution=32, channels=1, width=64)
+    g_layers, d_layers = list(G.net), list(D.features) + [D.head]
+    # no pooling and no fully connected hidden layers
+    for net in (G, D):
+        assert not any(isinstance(m, (nn.Linear, nn.MaxPool2d, nn.AvgPool2d)) for m in net.modules())
+    # batch norm everywhere but G's output layer and D's input layer
+    assert isinstance(g_layers[-1], nn.Tanh) and isinstance(g_layers[-2], nn.ConvTranspose2d)
+    assert isinstance(d_layers[1], nn.LeakyReLU) and d_layers[1].negative_slope == 0.2
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in G.modules()) == 3
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in D.modules()) == 2
+    assert all(isinstance(m, nn.ReLU) for m in G.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU)))
+    # strides: each G/D conv except the 4x4 projection/head changes resolution by 2
+    assert [m.stride for m in G.modules() if isinstance(m, nn.ConvTranspose2d)] == [(1, 1)] + [(2, 2)] * 3
+    # N(0, 0.02) initialisation
+    weights = torch.cat([m.weight.flatten() for m in G.modules() if isinstance(m, nn.ConvTranspose2d)])
+    assert weights.mean().abs() < 1e-3 and weights.std().item() == pytest.approx(0.02, rel=0.05)
+
+
+def test_build_and_rebuild_from_spec():
+    G, D, spec = build_models(ModelConfig(name="dcgan", z_dim=8, g_channels=4, d_channels=4), (1, 16, 16))
+    assert spec == {"family": "dcgan",
+                    "generator": {"z_dim": 8, "resolution": 16, "channels": 1, "width": 4},
+                    "discriminator": {"resolution": 16, "channels": 1, "width": 4}}
+    G2 = rebuild(spec, "generator")
+    G2.load_state_dict(G.state_dict())
+    z = torch.randn(2, 8)
+    assert torch.equal(G.eval()(z), G2.eval()(z))
+
+
+def test_wrong_data_shape_is_a_config_error():
+    from ganforge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="square images"):
+        build_models(ModelConfig(name="dcgan"), (2,))
+    with pytest.raises(ConfigError, match="expects points"):
+        build_models(ModelConfig(name="mlp"), (1, 32, 32))

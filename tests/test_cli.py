@@ -1,0 +1,97 @@
+"""End-to-end runs of the `ganforge` command on tiny data, and its one-line errors on bad input."""
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from ganforge.cli import main
+
+from .runs import image_overrides, toy_overrides
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, message):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ganforge: error:") and message in lines[0], err
+
+
+def test_train_sample_interpolate(tiny_images, tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out, _ = run_cli(["train", "configs/dcgan_fashion.yaml", "--out", run,
+                            *image_overrides(tiny_images, tmp_path)], capsys)
+    assert code == 0, out
+    assert "images/s" in out and str(run / "checkpoint.pt") in out
+    code, out, _ = run_cli(["sample", run, "--n", 9, "--out", tmp_path / "grid.png"], capsys)
+    assert code == 0 and Image.open(tmp_path / "grid.png").size[0] > 8 * 3
+    code, out, _ = run_cli(["interpolate", run / "checkpoint.pt", "--rows", 2, "--steps", 5,
+                            "--out", tmp_path / "walk.png"], capsys)
+    assert code == 0 and (tmp_path / "walk.png").is_file()
+
+
+def test_toy_run_by_preset_name_and_resume(tmp_path, capsys):
+    run = tmp_path / "ring"
+    code, out, _ = run_cli(["train", "toy_ring", "--out", run, *toy_overrides(tmp_path, steps=10)], capsys)
+    assert code == 0 and (run / "samples" / "step_0000010.png").is_file()
+    code, out, _ = run_cli(["train", "--resume", run, "train.steps=20"], capsys)
+    assert code == 0 and "step 20" in out
+
+
+def test_list_shows_registries(capsys):
+    code, out, _ = run_cli(["list"], capsys)
+    assert code == 0
+    for name in ("dcgan", "mlp", "ns", "minimax", "hinge", "wasserstein", "lsgan", "ring", "grid",
+                 "gaussian1d", "fashion-mnist", "mnist", "folder", "npz", "cifar10", "toy_ring"):
+        assert name in out
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["train.stpes=5"], "unknown config key 'train.stpes'"),
+    (["train.steps=ten"], "'train.steps' must be int"),
+    (["model.name=stylegan9"], "unknown model 'stylegan9'"),
+    (["loss.name=nonsat"], "unknown loss 'nonsat'"),
+    (["data.name=npz", "data.root=/nonexistent/x.npz"], "/nonexistent/x.npz"),
+])
+def test_bad_input_gives_one_line_and_no_run_directory(tmp_path, capsys, extra, message):
+    code, _, err = run_cli(["train", "toy_ring", "--out", tmp_path / "run",
+                            *toy_overrides(tmp_path), *extra], capsys)
+    assert_one_line_error(code, err, message)
+    assert not (tmp_path / "run").exists()
+
+
+def test_corrupt_data_file(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    code, _, err = run_cli(["train", "toy_ring", "--out", tmp_path / "run", *toy_overrides(tmp_path),
+                            "data.name=npz", f"data.root={bad}"], capsys)
+    assert_one_line_error(code, err, "bad.npz")
+
+
+def test_bad_checkpoints(tmp_path, capsys, tiny_images):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"\x00" * 100)
+    code, _, err = run_cli(["sample", junk], capsys)
+    assert_one_line_error(code, err, "not a readable ganforge checkpoint")
+    code, _, err = run_cli(["sample", tmp_path / "missing.pt"], capsys)
+    assert_one_line_error(code, err, "does not exist")
+    run = tmp_path / "run"
+    assert run_cli(["train", "toy_ring", "--out", run, *toy_overrides(tmp_path, steps=10)], capsys)[0] == 0
+    before = (run / "checkpoint.pt").read_bytes()
+    code, _, err = run_cli(["train", "--resume", run, "train.steps=20", "model.g_channels=8"], capsys)
+    assert_one_line_error(code, err, "checkpoint holds model")
+    assert (run / "checkpoint.pt").read_bytes() == before
+    code, _, err = run_cli(["interpolate", run], capsys)
+    assert_one_line_error(code, err, "need an image model")
+
+
+def test_console_script_prints_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "ganforge.cli", "train", str(tmp_path / "none.yaml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "does not exist" in result.stderr
