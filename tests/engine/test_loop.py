@@ -85,3 +85,45 @@ def test_resolved_config_is_plain_yaml(tmp_path):
     train(make_config({}, toy_overrides(tmp_path, steps=10)), run_dir=tmp_path / "run")
     tree = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert tree["train"]["steps"] == 10 and tree["data"]["name"] == "ring"
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch):
+    from ganforge.engine.loop import resume_config
+    from ganforge.errors import Interrupted
+
+    original = Training.train_step
+
+    def interrupted_at_7(self):
+        if self.step == 7:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(Training, "train_step", interrupted_at_7)
+    with pytest.raises(Interrupted, match="interrupted at step 7; checkpoint saved"):
+        train(make_config({}, toy_overrides(tmp_path, steps=20)), run_dir=tmp_path / "run")
+    assert load_checkpoint(tmp_path / "run")["step"] == 7
+    monkeypatch.setattr(Training, "train_step", original)
+    assert train(resume_config(tmp_path / "run"), resume=tmp_path / "run").steps == 20
+
+
+def test_scalars_are_mirrored_to_tensorboard_when_installed(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    written = []
+
+    class FakeWriter:
+        def __init__(self, log_dir):
+            written.append(("dir", log_dir))
+
+        def add_scalar(self, name, value, step):
+            written.append((name, step))
+
+        def close(self):
+            written.append(("closed", None))
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=FakeWriter))
+    overrides = toy_overrides(tmp_path, steps=20) + ["train.tensorboard=true"]
+    train(make_config({}, overrides), run_dir=tmp_path / "run")
+    assert written[0] == ("dir", str(tmp_path / "run" / "tensorboard"))
+    assert ("loss/d", 10) in written and ("loss/g", 20) in written and written[-1] == ("closed", None)
