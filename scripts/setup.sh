@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Create .venv with ganforge and its test tools, and Debian's Fashion-MNIST when we may install packages.
-# Idempotent: a second call only re-installs when pyproject.toml changed. Override the torch wheel with
-# GANFORGE_TORCH (default torch==2.13.0: the CPU build, see README "Why this PyTorch").
+# With --inception, also .venv-inception: torch 2.14.1 + torchvision + torch-fidelity (a 5.5 GB CUDA build
+# that runs on the CPU) for the optional Inception metrics. Idempotent: a venv is only rebuilt when
+# pyproject.toml or its torch spec changed. GANFORGE_TORCH overrides the main venv's torch (default
+# torch==2.13.0, the CPU build: see README "Why this PyTorch").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,13 +13,27 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -
     || echo "setup: could not install dataset-fashion-mnist; Fashion-MNIST runs will be skipped" >&2
 fi
 
-stamp=.venv/.ganforge-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${GANFORGE_TORCH:-torch==2.13.0}"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: creating .venv" >&2
-  python3 -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip >&2
-  .venv/bin/python -m pip install -q "${GANFORGE_TORCH:-torch==2.13.0}" >&2
-  .venv/bin/python -m pip install -q -e ".[test]" >&2
+# make_venv DIR TORCH_SPEC EXTRAS
+make_venv() {
+  local dir=$1 torch_spec=$2 extras=$3
+  local stamp="$dir/.ganforge-installed"
+  local want
+  want="$(sha256sum pyproject.toml | cut -d' ' -f1) $torch_spec $extras"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return
+  fi
+  echo "setup: creating $dir ($torch_spec)" >&2
+  python3 -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  "$dir/bin/python" -m pip install -q $torch_spec 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  "$dir/bin/python" -m pip install -q -e ".[$extras]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  "$dir/bin/python" -c "import ganforge, torch" || { echo "setup: installing into $dir failed" >&2; exit 1; }
   echo "$want" > "$stamp"
+}
+
+make_venv .venv "${GANFORGE_TORCH:-torch==2.13.0}" test
+if [ "${1:-}" = "--inception" ]; then
+  make_venv .venv-inception "torch==2.14.1 torchvision==0.29.1" "test,inception"
+  .venv-inception/bin/python -c "import torch_fidelity" \
+    || { echo "setup: torch-fidelity did not install" >&2; exit 1; }
 fi

@@ -37,7 +37,11 @@ def cmd_train(args: argparse.Namespace) -> None:
         label = config_file.stem
     else:
         raise GanforgeError("give a CONFIG (a YAML file or a preset such as toy_ring) or --resume RUN_DIR")
-    result = train(config, run_dir=args.out, label=label, resume=args.resume)
+    from .evaluation import training_evaluator
+    from .metrics import higher_is_better
+
+    result = train(config, run_dir=args.out, label=label, resume=args.resume,
+                   evaluator=training_evaluator(config), better=higher_is_better)
     print(f"trained to step {result.steps} at {result.images_per_second:.0f} images/s")
     print(f"samples:    {result.picture}")
     print(f"checkpoint: {result.checkpoint}")
@@ -46,10 +50,12 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_list(args: argparse.Namespace) -> None:
     from . import data, losses, models  # noqa: F401  (fill the registries)
+    from .metrics import METRICS
     from .registry import DATASETS, LOSSES, MODELS
 
     presets = sorted(p.stem for p in Path(str(resources.files("ganforge") / "configs")).glob("*.yaml"))
-    for title, registry in (("models", MODELS), ("losses", LOSSES), ("datasets", DATASETS)):
+    for title, registry in (("models", MODELS), ("losses", LOSSES), ("datasets", DATASETS),
+                            ("metrics", METRICS)):
         print(f"{title}:")
         for name, help_text in registry.describe():
             print(f"  {name:<14} {help_text}")
@@ -68,6 +74,14 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 
     print(interpolate_to_file(args.checkpoint, args.out, rows=args.rows, steps=args.steps,
                               method=args.method, seed=args.seed, ema=not args.no_ema))
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from .evaluation import evaluate_checkpoint, format_table
+
+    results = evaluate_checkpoint(args.checkpoint, args.metrics, n=args.n, seed=args.seed,
+                                  batch_size=args.batch_size, ema=not args.no_ema)
+    print(format_table(results))
 
 
 def cmd_download(args: argparse.Namespace) -> None:
@@ -94,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: a new one under out_dir)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("list", help="print registered models, losses, datasets and presets")
+    p = sub.add_parser("list", help="print registered models, losses, datasets, metrics and presets")
     p.set_defaults(func=cmd_list)
 
     def add_generator_args(p: argparse.ArgumentParser, out: str) -> None:
@@ -114,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=10, help="images per walk, both ends included")
     p.add_argument("--method", default="slerp", help="slerp (spherical) or lerp (linear)")
     p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("eval", help="compute metrics of a checkpoint against its training data")
+    p.add_argument("checkpoint", help="checkpoint file or run directory")
+    p.add_argument("--metrics", default="", help="comma-separated names (default: all for the data)")
+    p.add_argument("--n", type=int, default=10_000, help="generated and real samples (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latent and real-data draws")
+    p.add_argument("--batch-size", type=int, default=250, help="generation and feature batch size")
+    p.add_argument("--no-ema", action="store_true", help="evaluate the raw generator, not its EMA")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("download", help="download an IDX dataset (fashion-mnist, mnist)")
     p.add_argument("dataset", help="fashion-mnist or mnist")

@@ -65,6 +65,7 @@ class OptimConfig:
 @dataclass
 class TrainConfig:
     steps: int = 5000               # generator steps
+    time_limit: float = 0.0         # stop early after this many wall-clock seconds (0: no limit)
     batch_size: int = 64
     n_dis: int = 1                  # discriminator steps per generator step (k in Goodfellow et al.)
     ema_decay: float = 0.0          # EMA of G's weights; 0 turns it off (0.999 is usual)
@@ -79,6 +80,14 @@ class TrainConfig:
 
 
 @dataclass
+class EvalConfig:
+    every: int = 0                  # steps between evaluations during training; 0 turns them off
+    metrics: str = ""               # comma-separated metric names (`ganforge list`); "" = all for the data
+    n: int = 2000                   # generated (and real) samples per evaluation during training
+    best: str = ""                  # keep `best.pt` by this result key, e.g. fd_fmnist; "" keeps none
+
+
+@dataclass
 class RunConfig:
     seed: int = 0                   # seeds weights, latents and batch order
     out_dir: str = "runs"           # run directories are created below this
@@ -87,6 +96,7 @@ class RunConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 def _type_name(hint: Any) -> str:
@@ -213,7 +223,10 @@ def validate(config: RunConfig) -> None:
     t = config.train
     for name in ("steps", "batch_size", "n_dis", "log_every", "sample_every", "ckpt_every", "n_grid"):
         _require(getattr(t, name) > 0, f"train.{name} must be positive, got {getattr(t, name)}")
+    _require(t.time_limit >= 0, f"train.time_limit must be >= 0, got {t.time_limit}")
     _require(0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
+    _require(config.eval.every >= 0, f"eval.every must be >= 0, got {config.eval.every}")
+    _require(config.eval.n >= 2, f"eval.n must be >= 2, got {config.eval.n}")
     d = config.data
     _require(d.split in ("train", "test"), f"data.split must be 'train' or 'test', got {d.split!r}")
     _require(d.resolution >= 4 and d.resolution & (d.resolution - 1) == 0,

@@ -10,7 +10,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import Callable
+
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from .. import viz
@@ -18,10 +21,13 @@ from ..config import RunConfig, dump_yaml, load_config, to_dict
 from ..data import build_dataset
 from ..errors import ConfigError, Interrupted, TrainingDiverged
 from .checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
-from .stats import RunLog, first_non_finite
+from .stats import RunLog, append_jsonl, first_non_finite
 from .training import Training, pick_device
 
 CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"
+METRICS_LOG = "metrics.jsonl"
+Evaluator = Callable[[nn.Module, nn.Module], dict[str, float]]  # (G to sample, D) -> results
 
 
 @dataclass
@@ -70,10 +76,13 @@ def _weights_finite(training: Training) -> bool:
 
 
 def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "run",
-          resume: str | Path | None = None, progress: bool | None = None) -> RunResult:
+          resume: str | Path | None = None, progress: bool | None = None,
+          evaluator: Evaluator | None = None, better: Callable[[str], bool] | None = None) -> RunResult:
     """Train a GAN as `config` says, in `run_dir` (default: a new dated folder under `config.out_dir`).
 
-    With `resume` (a run directory), continue from its checkpoint up to `config.train.steps`.
+    With `resume` (a run directory), continue from its checkpoint up to `config.train.steps`. With an
+    `evaluator`, results every `config.eval.every` steps go to `metrics.jsonl`, and when `config.eval.best`
+    names a result key, `best.pt` keeps the checkpoint where it was best (`better(key)`: larger is better).
     """
     state = None
     if resume is not None:
@@ -90,11 +99,31 @@ def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "ru
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(config, label)
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(dump_yaml(config))
-    return _run(training, run_dir, config.train.progress if progress is None else progress)
+    return _run(training, run_dir, config.train.progress if progress is None else progress, evaluator,
+                better or (lambda key: False))
 
 
-def _run(training: Training, run_dir: Path, progress: bool) -> RunResult:
+def _evaluate(training: Training, evaluator: Evaluator, better: Callable[[str], bool], run_dir: Path) -> None:
+    """Run the evaluator, log its results, and keep `best.pt` when `eval.best` improved."""
+    results = evaluator(training.sampler, training.D)
+    record = {"step": training.step, **results}
+    append_jsonl(run_dir / METRICS_LOG, record)
+    key = training.config.eval.best
+    if not key:
+        return
+    if key not in results:
+        raise ConfigError(f"eval.best is {key!r}, but the evaluation gave only {', '.join(results)}")
+    value = results[key]
+    old = training.best
+    if old is None or (value > old["value"] if better(key) else value < old["value"]):
+        training.best = {"key": key, "value": value, "step": training.step}
+        save_checkpoint(run_dir / BEST, _payload(training))
+
+
+def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator | None,
+         better: Callable[[str], bool]) -> RunResult:
     cfg = training.config.train
+    eval_every = training.config.eval.every
     log = RunLog(run_dir, cfg.tensorboard)
     checkpoint_path = run_dir / CHECKPOINT
     picture = run_dir / "samples" / f"step_{training.step:07d}.png"
@@ -126,17 +155,22 @@ def _run(training: Training, run_dir: Path, progress: bool) -> RunResult:
             training.train_step()
             interval_steps += 1
             bar.update(1)
-            step, last = training.step, training.step == cfg.steps
+            out_of_time = cfg.time_limit > 0 and time.perf_counter() - run_start >= cfg.time_limit
+            step, last = training.step, training.step == cfg.steps or out_of_time
             save_now = step % cfg.ckpt_every == 0 or last
             if step % cfg.log_every == 0 or save_now:
                 flush()
             io_start = time.perf_counter()
             if step % cfg.sample_every == 0 or last:
                 picture = save_picture(training, run_dir / "samples" / f"step_{step:07d}.png")
+            if evaluator is not None and (last or (eval_every and step % eval_every == 0)):
+                _evaluate(training, evaluator, better, run_dir)
             if save_now:
                 save_checkpoint(checkpoint_path, _payload(training))
             io_seconds += time.perf_counter() - io_start
             io_total += time.perf_counter() - io_start
+            if out_of_time:
+                break
     except KeyboardInterrupt:
         if interval_steps:
             flush()

@@ -49,8 +49,7 @@ class RunLog:
                 self._writer = SummaryWriter(str(run_dir / "tensorboard"))
 
     def write(self, record: dict) -> None:
-        with self.path.open("a") as handle:
-            handle.write(json.dumps(record) + "\n")
+        append_jsonl(self.path, record)
         if self._writer is not None:
             step = record["step"]
             for name, value in record.items():
@@ -60,6 +59,11 @@ class RunLog:
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    with path.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
 
 
 def read_log(path: Path) -> list[dict]:

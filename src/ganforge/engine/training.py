@@ -59,6 +59,7 @@ class Training:
         self.z_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.fixed_z = self.sample_z(self.picture_size)
         self.step = 0
+        self.best: dict | None = None  # {"key", "value", "step"} of the best evaluation so far
         self.amp = config.train.amp and device.type == "cuda"
 
     @property
@@ -139,6 +140,7 @@ class Training:
             "batch_order": self.order.state_dict(),
             "z_generator": self.z_generator.get_state(),
             "fixed_z": self.fixed_z.cpu(),
+            "best": self.best,
         }
 
     def load_state_dict(self, state: dict, path: str = "checkpoint") -> None:
@@ -158,4 +160,5 @@ class Training:
         self.z_generator.set_state(state["z_generator"])
         self.fixed_z = state["fixed_z"].to(self.device)
         self.step = int(state["step"])
+        self.best = state.get("best")
 

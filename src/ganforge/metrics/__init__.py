@@ -1,0 +1,97 @@
+"""Evaluation: metrics registered by name, computed on any sample function against a dataset.
+
+Each metric is a chain of small pure functions (samples -> features or descriptors -> statistics -> value)
+living in its own module; `suite.py` registers them, and `evaluate` is the one entry point shared by the
+API, `ganforge eval` and periodic evaluation during training.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..config import DataConfig
+from ..errors import ConfigError
+from ..registry import Registry
+from .cache import default_cache_dir
+from .context import EvalContext, SampleFn
+
+
+@dataclass(frozen=True)
+class Metric:
+    compute: Callable[[EvalContext], dict[str, float]]
+    kind: str                       # data it applies to: "image", "points" (2-D toy) or "1d"
+    keys: tuple[str, ...]           # result keys it always returns (swd adds one per pyramid level)
+    higher_is_better: frozenset     # result keys where larger is better (the rest: smaller is better)
+    doc: str
+
+
+METRICS: Registry = Registry("metric")
+
+
+def register_metric(name: str, kind: str, doc: str, keys: tuple[str, ...], higher: tuple[str, ...] = ()):
+    def add(compute: Callable[[EvalContext], dict[str, float]]) -> Callable[[EvalContext], dict[str, float]]:
+        METRICS.register(name, help=f"[{kind}] {doc}")(Metric(compute, kind, keys, frozenset(higher), doc))
+        return compute
+
+    return add
+
+
+def data_kind(context: EvalContext) -> str:
+    if context.is_image:
+        return "image"
+    return "1d" if context.real_dataset.sample_shape == (1,) else "points"
+
+
+OPT_IN = ("parzen", "inception")  # slow, or needing an optional extra and Inception weights
+
+
+def default_metrics(kind: str) -> list[str]:
+    return [name for name in METRICS.names() if METRICS.get(name).kind == kind and name not in OPT_IN]
+
+
+def parse_metric_names(text: str | list[str]) -> list[str]:
+    names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
+    names = [n for n in names if n]
+    for name in names:
+        METRICS.get(name)  # raises ConfigError naming the unknown metric
+    return names
+
+
+def evaluate(sample: SampleFn, data: DataConfig, metrics: str | list[str] = "", n: int = 10_000,
+             seed: int = 0, batch_size: int = 250, cache_dir: Path | None | str = "default",
+             progress: bool = False, discriminator=None) -> dict[str, float]:
+    """Compute `metrics` (default: all that apply to the data) for `sample` (n -> samples) against `data`.
+
+    Returns a flat dict, e.g. {"fd_fmnist": 12.3, "precision": 0.71, "swd_32": 8.1, ...}.
+    """
+    if n < 2:
+        raise ConfigError(f"evaluation needs n >= 2 samples, got {n}")
+    cache = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
+    context = EvalContext(sample, data, n, seed, batch_size, cache, progress, discriminator)
+    kind = data_kind(context)
+    names = parse_metric_names(metrics) or default_metrics(kind)
+    results: dict[str, float] = {}
+    for name in names:
+        metric: Metric = METRICS.get(name)
+        if metric.kind != kind:
+            raise ConfigError(f"metric {name!r} applies to {metric.kind} data, but {data.name} is {kind} data")
+        results.update(metric.compute(context))
+    return results
+
+
+def check_best_key(key: str, names: list[str]) -> None:
+    """Fail before training when `eval.best` names a result the chosen metrics never give."""
+    chosen = names or METRICS.names()
+    keys = [k for name in chosen for k in METRICS.get(name).keys]
+    if key and key not in keys:
+        raise ConfigError(f"eval.best is {key!r}, which the chosen metrics do not give; choose from "
+                          f"{', '.join(keys)}")
+
+
+def higher_is_better(key: str) -> bool:
+    """Whether a larger value of result `key` is better (for keeping the best checkpoint)."""
+    return any(key in METRICS.get(name).higher_is_better for name in METRICS.names())
+
+
+from . import suite  # noqa: E402,F401  (registration)

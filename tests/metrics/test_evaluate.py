@@ -1,0 +1,106 @@
+"""The evaluation entry point, the class-coverage metric, and evaluation during training."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ganforge.config import DataConfig, make_config
+from ganforge.errors import ConfigError
+from ganforge.metrics import METRICS, evaluate, higher_is_better
+from ganforge.metrics.context import EvalContext, tensor_sampler
+
+from ..runs import toy_overrides
+
+
+def ring_sampler(noise: float = 0.0):
+    generator = torch.Generator().manual_seed(0)
+
+    def sample(n: int) -> torch.Tensor:
+        angles = 2 * torch.pi * torch.randint(8, (n,), generator=generator) / 8
+        return torch.stack([angles.cos(), angles.sin()], 1) + noise * torch.randn(n, 2, generator=generator)
+
+    return sample
+
+
+def test_toy_evaluation_uses_the_data_modes():
+    ring = DataConfig(name="ring", num_samples=3000)
+    exact = evaluate(ring_sampler(), ring, n=2500, cache_dir=None)
+    assert exact["modes"] == 8 and exact["high_quality"] == 1.0
+    blurred = evaluate(ring_sampler(noise=0.2), ring, "modes", n=2500, cache_dir=None)
+    assert blurred["high_quality"] < 0.5
+
+
+def test_unknown_and_misapplied_metrics_are_config_errors():
+    ring = DataConfig(name="ring", num_samples=3000)
+    with pytest.raises(ConfigError, match="unknown metric 'fd_fmnsit'"):
+        evaluate(ring_sampler(), ring, "fd_fmnsit", n=10, cache_dir=None)
+    with pytest.raises(ConfigError, match="applies to image data, but ring is points data"):
+        evaluate(ring_sampler(), ring, "swd", n=10, cache_dir=None)
+
+
+def test_class_coverage_by_hand(monkeypatch):
+    context = EvalContext(tensor_sampler(torch.zeros(1, 1)), DataConfig(name="ring"), 1)
+    fake = np.array([0] * 50 + [1] * 49 + [2] * 1)          # class 2 gets 1%: covered; class 3 none
+    real = np.array([0, 1, 2, 3] * 25)
+    context.__dict__["fake_classified"] = (None, fake)
+    context.__dict__["real_classified"] = (None, real)
+    result = METRICS.get("classes").compute(context)
+    expected_kl = 0.5 * np.log(0.5 / 0.25) + 0.49 * np.log(0.49 / 0.25) + 0.01 * np.log(0.01 / 0.25)
+    assert result["classes_covered"] == 3
+    assert result["class_kl"] == pytest.approx(expected_kl)
+
+
+def test_tensor_sampler_hands_out_in_order():
+    sample = tensor_sampler(torch.arange(5.0))
+    assert sample(2).tolist() == [0, 1] and sample(3).tolist() == [2, 3, 4]
+    with pytest.raises(ValueError):
+        sample(1)
+
+
+def test_direction_of_results():
+    assert higher_is_better("precision") and higher_is_better("modes")
+    assert not higher_is_better("fd_fmnist") and not higher_is_better("swd")
+
+
+def test_periodic_evaluation_and_best_checkpoint(tmp_path):
+    from ganforge.engine.checkpoint import load_checkpoint
+    from ganforge.engine.loop import train
+    from ganforge.evaluation import training_evaluator
+
+    config = make_config({}, toy_overrides(tmp_path, steps=30) + [
+        "eval.every=10", "eval.metrics=modes", "eval.n=500", "eval.best=high_quality"])
+    train(config, run_dir=tmp_path / "run", evaluator=training_evaluator(config), better=higher_is_better)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [10, 20, 30]
+    best = max(records, key=lambda r: (r["high_quality"], -r["step"]))
+    payload = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert payload["step"] == best["step"]
+    assert payload["best"] == {"key": "high_quality", "value": best["high_quality"], "step": best["step"]}
+
+
+def test_evaluation_does_not_change_training(tmp_path):
+    """Periodic evaluation draws its own latents: weights match a run without it."""
+    from ganforge.engine.checkpoint import load_checkpoint
+    from ganforge.engine.loop import train
+    from ganforge.evaluation import training_evaluator
+
+    plain = make_config({}, toy_overrides(tmp_path, steps=20))
+    evaluated = make_config({}, toy_overrides(tmp_path, steps=20) + ["eval.every=5", "eval.metrics=modes",
+                                                                      "eval.n=100"])
+    train(plain, run_dir=tmp_path / "a")
+    train(evaluated, run_dir=tmp_path / "b", evaluator=training_evaluator(evaluated))
+    a, b = load_checkpoint(tmp_path / "a"), load_checkpoint(tmp_path / "b")
+    for name in a["generator"]:
+        assert torch.equal(a["generator"][name], b["generator"][name])
+
+
+def test_eval_best_must_be_a_result_key(tmp_path):
+    from ganforge.engine.loop import train
+    from ganforge.evaluation import training_evaluator
+
+    config = make_config({}, toy_overrides(tmp_path, steps=10) + ["eval.every=10", "eval.metrics=modes",
+                                                                   "eval.n=100", "eval.best=fd_fmnist"])
+    with pytest.raises(ConfigError, match="eval.best is 'fd_fmnist', which the chosen metrics do not give"):
+        train(config, run_dir=tmp_path / "run", evaluator=training_evaluator(config))
+    assert not (tmp_path / "run").exists()
