@@ -18,6 +18,15 @@ from ganforge.config import DataConfig
 from ganforge.data import build_dataset
 from ganforge.metrics import METRICS
 from ganforge.metrics.context import EvalContext, draw, tensor_sampler
+from ganforge.metrics.parzen import parzen_evaluation
+from ganforge.metrics.suite import PARZEN_VALIDATION
+
+
+def parzen_floor(context: EvalContext, test_images: torch.Tensor) -> dict[str, float]:
+    train = context.draw(context.real_dataset, len(test_images) + PARZEN_VALIDATION, offset=5)
+    flat = [((x.flatten(1) + 1) / 2).numpy() for x in (train[PARZEN_VALIDATION:], train[:PARZEN_VALIDATION],
+                                                       test_images)]
+    return parzen_evaluation(*flat)
 
 
 def main() -> None:
@@ -36,7 +45,7 @@ def main() -> None:
     print(f"{'classifier features (both sets)':<34} {time.perf_counter() - start:7.1f} s")
     for name in [m for m in args.metrics.split(",") if m]:
         start = time.perf_counter()
-        results = METRICS.get(name).compute(context)
+        results = parzen_floor(context, test_images) if name == "parzen" else METRICS.get(name).compute(context)
         seconds = time.perf_counter() - start
         values = "  ".join(f"{key}={value:.4g}" for key, value in results.items())
         print(f"{name:<34} {seconds:7.1f} s   {values}")

@@ -18,7 +18,7 @@ def run_cli(args, capsys):
 
 def assert_one_line_error(code, err, message):
     assert code == 2
-    lines = err.strip().splitlines()
+    lines = err.split("\r")[-1].strip().splitlines()  # what the terminal shows once a progress bar cleared
     assert len(lines) == 1 and lines[0].startswith("ganforge: error:") and message in lines[0], err
 
 
@@ -95,3 +95,38 @@ def test_console_script_prints_no_traceback(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "does not exist" in result.stderr
+
+
+def test_eval_prints_and_records_image_metrics(tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "blobs.npz"
+    np.savez(data, x=rng.integers(0, 256, size=(400, 16, 16), dtype=np.uint8))
+    run = tmp_path / "run"
+    overrides = [f"data.root={data}", "data.name=npz", "data.resolution=16", "model.name=dcgan",
+                 "model.z_dim=8", "model.g_channels=4", "model.d_channels=4", "train.steps=3",
+                 "train.batch_size=16", "train.progress=false", "train.tensorboard=false"]
+    assert run_cli(["train", "dcgan_fashion", "--out", run, *overrides], capsys)[0] == 0
+    code, out, _ = run_cli(["eval", run, "--n", 300, "--metrics", "fd_fmnist,kd_fmnist,pr_fmnist,classes,swd,msssim",
+                            "--batch-size", 100], capsys)
+    assert code == 0, out
+    for key in ("fd_fmnist", "kd_fmnist", "precision", "recall", "classes_covered", "swd_16", "swd", "msssim"):
+        assert key in out
+    (record,) = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert record["step"] == 3 and record["n"] == 300 and record["fd_fmnist"] > 0
+
+
+def test_eval_errors_are_one_line(tiny_images, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert run_cli(["train", "dcgan_fashion", "--out", run, *image_overrides(tiny_images, tmp_path, steps=3)],
+                   capsys)[0] == 0
+    code, _, err = run_cli(["eval", run, "--metrics", "fid_fmnist"], capsys)
+    assert_one_line_error(code, err, "unknown metric 'fid_fmnist'")
+    code, _, err = run_cli(["eval", run, "--metrics", "swd", "--n", 50], capsys)
+    assert_one_line_error(code, err, "swd:")
+    code, _, err = run_cli(["eval", run, "--metrics", "modes", "--n", 50], capsys)
+    assert_one_line_error(code, err, "applies to points data")
+    assert not (run / "metrics.jsonl").exists()

@@ -19,7 +19,7 @@ from .engine.stats import append_jsonl
 from .generate import load_generator
 from .metrics import check_best_key, evaluate, parse_metric_names
 from .metrics.context import SampleFn
-from .models import rebuild
+from .models import discriminator_probability, rebuild
 
 
 
@@ -37,21 +37,6 @@ def generator_sampler(G: nn.Module, seed: int) -> SampleFn:
         return out
 
     return sample
-
-
-def discriminator_probability(D: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """x `[M, 1]` -> sigmoid(D(x)) `[M]`, in eval mode: D(x) as a probability, for the 1-D check."""
-    device = next(D.parameters()).device
-
-    @torch.no_grad()
-    def probability(x: torch.Tensor) -> torch.Tensor:
-        was_training = D.training
-        D.eval()
-        p = torch.sigmoid(D(torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1).to(device))).cpu()
-        D.train(was_training)
-        return p
-
-    return probability
 
 
 def evaluate_checkpoint(checkpoint: str | Path, metrics: str = "", n: int = 10_000, seed: int = 0,

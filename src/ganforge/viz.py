@@ -5,8 +5,6 @@ Every writer saves to a temporary file beside the target and renames it, so a pi
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -14,17 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-
-def _atomic_target(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(handle)
-    return tmp
-
-
-def _commit(tmp: str, path: Path) -> Path:
-    os.replace(tmp, path)
-    return path
+from .fileio import atomic_path
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
@@ -51,9 +39,9 @@ def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int | None = N
     picture = Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid)
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    tmp = _atomic_target(path)
-    picture.save(tmp, format="PNG")
-    return _commit(tmp, path)
+    with atomic_path(path) as tmp:
+        picture.save(tmp, format="PNG")
+    return path
 
 
 def _figure():
@@ -66,10 +54,12 @@ def _figure():
 
 
 def _save_figure(plt, fig, path: Path) -> Path:
-    tmp = _atomic_target(path)
-    fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return _commit(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path
 
 
 def save_points(fake: torch.Tensor, path: str | Path, real: torch.Tensor | None = None,

@@ -6,9 +6,7 @@ networks can be rebuilt from the checkpoint alone.
 """
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import torch
 
 from ..errors import CheckpointError
+from ..fileio import atomic_path
 
 FORMAT = "ganforge-checkpoint"
 VERSION = 1
@@ -23,15 +22,8 @@ VERSION = 1
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     """Write `payload` to `path` through a temporary file and a rename, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path) as tmp:
         torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def resolve_checkpoint(path: str | Path) -> Path:

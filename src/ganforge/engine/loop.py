@@ -20,6 +20,7 @@ from .. import viz
 from ..config import RunConfig, dump_yaml, load_config, to_dict
 from ..data import build_dataset
 from ..errors import ConfigError, Interrupted, TrainingDiverged
+from ..models import discriminator_probability
 from .checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from .stats import RunLog, append_jsonl, first_non_finite
 from .training import Training, pick_device
@@ -56,17 +57,8 @@ def save_picture(training: Training, path: Path) -> Path:
         return viz.save_image_grid(samples, path)
     real = training.dataset.samples[:len(samples)].cpu()
     if samples.shape[1] == 1:
-        D = training.D
-
-        @torch.no_grad()
-        def d_probability(x: torch.Tensor) -> torch.Tensor:
-            was_training = D.training
-            D.eval()
-            p = torch.sigmoid(D(x.to(training.device))).cpu()
-            D.train(was_training)
-            return p
-
-        return viz.save_density_1d(samples, path, real=real, discriminator=d_probability, title=title)
+        return viz.save_density_1d(samples, path, real=real, discriminator=discriminator_probability(training.D),
+                                   title=title)
     return viz.save_points(samples, path, real=real, title=title)
 
 

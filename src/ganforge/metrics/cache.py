@@ -4,11 +4,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from ..fileio import atomic_path
 
 
 def default_cache_dir() -> Path:
@@ -36,13 +37,6 @@ def cached_arrays(name: str, options: dict, compute: Callable[[], dict[str, np.n
         except (OSError, ValueError, EOFError):
             pass
     arrays = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp.npz", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path) as tmp:
         np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return arrays

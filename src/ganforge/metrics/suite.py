@@ -67,7 +67,10 @@ def class_coverage(context: EvalContext) -> dict[str, float]:
 @register_metric("swd", "image", "sliced Wasserstein distance of Laplacian-pyramid patches x1e3 (PGGAN)",
                  keys=("swd",))
 def swd(context: EvalContext) -> dict[str, float]:
-    return sliced_wasserstein(context.real, context.fake, seed=context.seed)
+    try:
+        return sliced_wasserstein(context.real, context.fake, seed=context.seed)
+    except ValueError as exc:  # e.g. images below the 16x16 coarsest level
+        raise ConfigError(f"swd: {exc}") from None
 
 
 @register_metric("msssim", "image", "mean MS-SSIM of random sample pairs, lower = more diverse (AC-GAN)",

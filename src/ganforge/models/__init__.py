@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import torch
 from torch import nn
 
 from ..config import ModelConfig
@@ -49,6 +50,22 @@ def rebuild(spec: dict, part: str) -> nn.Module:
         return cls(**spec[part])
     except TypeError as exc:
         raise ConfigError(f"cannot rebuild {spec['family']} {part}: {exc}") from None
+
+
+def discriminator_probability(D: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """x `[M, 1]` -> sigmoid(D(x)) `[M]` on the CPU, in eval mode: D(x) read as a probability, as in
+    Goodfellow et al.'s 1-D figure."""
+    device = next(D.parameters()).device
+
+    @torch.no_grad()
+    def probability(x: torch.Tensor) -> torch.Tensor:
+        was_training = D.training
+        D.eval()
+        p = torch.sigmoid(D(torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1).to(device))).cpu()
+        D.train(was_training)
+        return p
+
+    return probability
 
 
 from . import mlp, dcgan  # noqa: E402,F401  (registration)
