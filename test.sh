@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 if [ "${GANFORGE_SKIP_INCEPTION:-0}" = 1 ]; then
   scripts/setup.sh
-  exec .venv/bin/python -m pytest "$@"
+  exec .venv/bin/python -m pytest -q "$@"
 fi
 scripts/setup.sh --inception
-.venv/bin/python -m pytest "$@"
-exec .venv-inception/bin/python -m pytest tests/metrics/test_fidelity.py
+.venv/bin/python -m pytest -q "$@"
+exec .venv-inception/bin/python -m pytest -q tests/metrics/test_fidelity.py
