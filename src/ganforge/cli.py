@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .errors import GanforgeError, Interrupted
+from .errors import GanforgeError, GanforgeWarning, Interrupted
 
 
 def preset_path(name: str) -> Path:
@@ -66,7 +67,8 @@ def cmd_list(args: argparse.Namespace) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     from .generate import sample_to_file
 
-    print(sample_to_file(args.checkpoint, args.out, n=args.n, seed=args.seed, ema=not args.no_ema))
+    print(sample_to_file(args.checkpoint, args.out, n=args.n, seed=args.seed, ema=not args.no_ema,
+                         class_index=args.class_index, class_grid=args.class_grid))
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
@@ -119,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="save a grid (or plot) of samples from a checkpoint")
     add_generator_args(p, "samples.png")
-    p.add_argument("--n", type=int, default=64, help="number of samples")
+    p.add_argument("--n", type=int, default=64, help="number of samples (per class with --class-grid)")
+    p.add_argument("--class", type=int, dest="class_index", metavar="K",
+                   help="conditional models: sample class K only")
+    p.add_argument("--class-grid", action="store_true", help="conditional models: one row per class")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("interpolate", help="save latent-space walks between random points (DCGAN fig. 4)")
@@ -151,7 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our own warnings as one line; others as Python prints them."""
+    if issubclass(category, GanforgeWarning):
+        print(f"ganforge: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _show_warning
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "train":  # overrides may follow options: `train CONFIG --out DIR a.b=1`

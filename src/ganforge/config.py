@@ -42,11 +42,24 @@ class ModelConfig:
     g_channels: int = 64            # G width: MLP units per layer, DCGAN channels at the last conv
     d_channels: int = 64            # D width: MLP units per layer, DCGAN channels at the first conv
     depth: int = 3                  # MLP: hidden layers in each network
+    g_label: str = "none"           # class-conditional G: none, concat (one-hot joined to z), cbn (conditional
+                                    # batch norm: per-class scale and shift, DCGAN)
+    d_label: str = "none"           # how D uses labels: none, concat (Mirza & Osindero), acgan (Odena et al.),
+                                    # projection (Miyato & Koyama), classes (K real classes + fake, Salimans et al.)
+    g_norm: str = "batch"           # DCGAN G's normalisation: batch, reference or virtual (Salimans et al. 2016)
+    reference_size: int = 64        # reference/virtual batch norm: size of the fixed reference batch
+    pack: int = 1                   # PacGAN (Lin et al. 2018): D judges this many samples at once
+    mbd_kernels: int = 0            # minibatch discrimination (Salimans et al. 2016): kernels B; 0 turns it off
+    mbd_dim: int = 5                # minibatch discrimination: dimension C of each kernel
 
 
 @dataclass
 class LossConfig:
     name: str = "ns"                # a registered loss: ns, minimax, hinge, wasserstein, lsgan
+    real_label: float = 1.0         # D's target on real data (ns, minimax); 0.9 = one-sided label smoothing
+    fake_label: float = 0.0         # D's target on samples; keep 0 (smoothing it is warned against)
+    feature_matching: bool = False  # G matches D's mean last hidden features on real data instead of fooling D
+    aux_weight: float = 1.0         # weight of the class losses of acgan and classes discriminators
 
 
 @dataclass
@@ -68,6 +81,8 @@ class TrainConfig:
     time_limit: float = 0.0         # stop early after this many wall-clock seconds (0: no limit)
     batch_size: int = 64
     n_dis: int = 1                  # discriminator steps per generator step (k in Goodfellow et al.)
+    unroll: int = 0                 # unrolled GAN (Metz et al. 2016): G's loss through this many look-ahead
+                                    # D updates, differentiated through; 0 turns it off
     ema_decay: float = 0.0          # EMA of G's weights; 0 turns it off (0.999 is usual)
     log_every: int = 50             # steps between JSONL/TensorBoard records
     sample_every: int = 500         # steps between sample pictures from a fixed latent batch
@@ -243,6 +258,56 @@ def validate(config: RunConfig) -> None:
         for beta in ("beta1", "beta2"):
             value = getattr(adam, beta)
             _require(0.0 <= value < 1.0, f"optim.{net}.{beta} must be in [0, 1), got {value}")
+    _validate_tricks(config)
+
+
+G_LABELS = ("none", "concat", "cbn")
+D_LABELS = ("none", "concat", "acgan", "projection", "classes")
+G_NORMS = ("batch", "reference", "virtual")
+SMOOTHABLE_LOSSES = ("ns", "minimax")
+
+
+def _validate_tricks(config: RunConfig) -> None:
+    """Checks of the switches of Goodfellow's tutorial and Salimans et al. that span several sections."""
+    m, loss = config.model, config.loss
+    _require(m.g_label in G_LABELS, f"model.g_label must be one of {', '.join(G_LABELS)}, got {m.g_label!r}")
+    _require(m.d_label in D_LABELS, f"model.d_label must be one of {', '.join(D_LABELS)}, got {m.d_label!r}")
+    _require(m.g_norm in G_NORMS, f"model.g_norm must be one of {', '.join(G_NORMS)}, got {m.g_norm!r}")
+    conditional_d = m.d_label in ("concat", "acgan", "projection")
+    _require((m.g_label != "none") == conditional_d,
+             f"model.g_label={m.g_label} needs a discriminator that judges the label: a class-conditional G "
+             f"goes with model.d_label concat, acgan or projection, an unconditional one with none or classes "
+             f"(got d_label={m.d_label})")
+    for name in ("reference_size", "pack", "mbd_dim"):
+        _require(getattr(m, name) > 0, f"model.{name} must be positive, got {getattr(m, name)}")
+    _require(m.mbd_kernels >= 0, f"model.mbd_kernels must be >= 0, got {m.mbd_kernels}")
+    _require(m.pack == 1 or m.d_label == "none",
+             f"model.pack={m.pack} packs unlabelled samples; it cannot be combined with model.d_label={m.d_label}")
+    _require(config.train.batch_size % m.pack == 0,
+             f"train.batch_size ({config.train.batch_size}) must be a multiple of model.pack ({m.pack})")
+    _require(0.0 < loss.real_label <= 1.0, f"loss.real_label must be in (0, 1], got {loss.real_label}")
+    _require(0.0 <= loss.fake_label < loss.real_label,
+             f"loss.fake_label must be in [0, loss.real_label), got {loss.fake_label}")
+    smoothed = loss.real_label != 1.0 or loss.fake_label != 0.0
+    _require(not smoothed or loss.name in SMOOTHABLE_LOSSES,
+             f"label smoothing changes the targets of a cross-entropy loss; loss.name={loss.name} has none "
+             f"(use ns or minimax)")
+    _require(loss.aux_weight >= 0, f"loss.aux_weight must be >= 0, got {loss.aux_weight}")
+    _require(config.train.unroll >= 0, f"train.unroll must be >= 0, got {config.train.unroll}")
+    _require(not (config.train.unroll and loss.feature_matching),
+             "train.unroll and loss.feature_matching both replace G's loss; choose one")
+
+
+def config_warnings(config: RunConfig) -> list[str]:
+    """Settings that are allowed but known to hurt, each with the reason."""
+    warnings = []
+    if config.loss.fake_label > 0:
+        warnings.append(
+            f"loss.fake_label={config.loss.fake_label} smooths the fake targets: the optimal discriminator "
+            f"becomes D*(x) = (a p_data(x) + b p_model(x)) / (p_data(x) + p_model(x)) with b > 0, which stays "
+            f"at b where only the generator puts mass, so samples far from the data are not pushed back "
+            f"(Goodfellow 2016, section 4.2); smooth only the real targets (loss.real_label)")
+    return warnings
 
 
 def to_dict(config: RunConfig) -> dict:

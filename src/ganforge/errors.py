@@ -23,3 +23,7 @@ class TrainingDiverged(GanforgeError):
 
 class Interrupted(GanforgeError):
     """The user stopped training; a checkpoint was written so the run can be resumed."""
+
+
+class GanforgeWarning(UserWarning):
+    """An allowed setting that is known to hurt; the CLI prints it as one line."""

@@ -19,22 +19,29 @@ from .engine.stats import append_jsonl
 from .generate import load_generator
 from .metrics import check_best_key, evaluate, parse_metric_names
 from .metrics.context import SampleFn
-from .models import discriminator_probability, rebuild
-
+from .models import balanced_labels, discriminator_probability, rebuild
 
 
 def generator_sampler(G: nn.Module, seed: int) -> SampleFn:
-    """n -> G(z) for a fresh latent draw of a generator seeded once, in eval mode, on G's device."""
+    """n -> G(z) for a fresh latent draw of a generator seeded once, in eval mode, on G's device.
+
+    A class-conditional G is asked for every class in turn (balanced labels), and the sampler returns the
+    labels with the samples so metrics can check them."""
     device = next(G.parameters()).device
     generator = torch.Generator().manual_seed(seed)
+    drawn = 0
 
     @torch.no_grad()
-    def sample(n: int) -> torch.Tensor:
+    def sample(n: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        nonlocal drawn
+        y = balanced_labels(G, n, start=drawn)
+        drawn += n
         was_training = G.training
         G.eval()
-        out = G(torch.randn(n, G.z_dim, generator=generator).to(device)).float().cpu()
+        z = torch.randn(n, G.z_dim, generator=generator).to(device)
+        out = G(z, y.to(device) if y is not None else None).float().cpu()
         G.train(was_training)
-        return out
+        return out if y is None else (out, y)
 
     return sample
 

@@ -10,7 +10,7 @@ from . import viz
 from .engine.checkpoint import load_checkpoint, load_state
 from .errors import GanforgeError
 from .latent import interpolation_rows
-from .models import rebuild
+from .models import balanced_labels, class_count, rebuild
 
 
 def load_generator(checkpoint: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> nn.Module:
@@ -26,23 +26,47 @@ def load_generator(checkpoint: str | Path, ema: bool = True, device: str | torch
 
 
 @torch.no_grad()
-def generate(G: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """G(z) in batches, on G's device, returned on the CPU as float32."""
+def generate(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
+    """G(z, y) in batches, on G's device, returned on the CPU as float32 (`y`: classes of a conditional G)."""
     device = next(G.parameters()).device
-    return torch.cat([G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])
+    labels = y.split(batch_size) if y is not None else [None] * len(z.split(batch_size))
+    return torch.cat([G(chunk.to(device), None if c is None else c.to(device)).float().cpu()
+                      for chunk, c in zip(z.split(batch_size), labels)])
 
 
 def latents(G: nn.Module, n: int, seed: int) -> torch.Tensor:
     return torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
 
 
-def sample_to_file(checkpoint: str | Path, out: str | Path, n: int = 64, seed: int = 0,
-                   ema: bool = True) -> Path:
-    """Save `n` samples as an image grid (image models) or a scatter/density plot (toy models)."""
+def class_labels(G: nn.Module, n: int, class_index: int | None) -> torch.Tensor | None:
+    """`n` labels of class `class_index`, or every class in turn when it is None (None if G is unconditional)."""
+    classes = class_count(G)
+    if class_index is None:
+        return balanced_labels(G, n)
+    if not classes:
+        raise GanforgeError("--class needs a class-conditional generator; this one is unconditional")
+    if not 0 <= class_index < classes:
+        raise GanforgeError(f"--class must be in 0..{classes - 1}, got {class_index}")
+    return torch.full((n,), class_index, dtype=torch.long)
+
+
+def sample_to_file(checkpoint: str | Path, out: str | Path, n: int = 64, seed: int = 0, ema: bool = True,
+                   class_index: int | None = None, class_grid: bool = False) -> Path:
+    """Save `n` samples as an image grid (image models) or a scatter/density plot (toy models).
+
+    For a class-conditional G: all of class `class_index`, or with `class_grid` one row per class of `n`
+    samples each; otherwise every class in turn."""
     if n <= 0:
         raise GanforgeError(f"--n must be positive, got {n}")
     G = load_generator(checkpoint, ema)
-    return viz.save_samples(generate(G, latents(G, n, seed)), Path(out))
+    if class_grid:
+        classes = class_count(G)
+        if not classes:
+            raise GanforgeError("--class-grid needs a class-conditional generator; this one is unconditional")
+        y = torch.arange(classes).repeat_interleave(n)
+        return viz.save_image_grid(generate(G, latents(G, len(y), seed), y), Path(out), nrow=n)
+    y = class_labels(G, n, class_index)
+    return viz.save_samples(generate(G, latents(G, n, seed), y), Path(out))
 
 
 def interpolate_to_file(checkpoint: str | Path, out: str | Path, rows: int = 8, steps: int = 10,
@@ -56,7 +80,8 @@ def interpolate_to_file(checkpoint: str | Path, out: str | Path, rows: int = 8, 
         path_z = interpolation_rows(z[:rows], z[rows:], steps, method)
     except ValueError as exc:
         raise GanforgeError(str(exc)) from None
-    images = generate(G, path_z)
+    y = balanced_labels(G, rows)  # a conditional G walks within one class per row
+    images = generate(G, path_z, y.repeat_interleave(steps) if y is not None else None)
     if images.dim() != 4:
         raise GanforgeError("interpolation pictures need an image model; this checkpoint holds a toy model")
     return viz.save_image_grid(images, Path(out), nrow=steps)

@@ -30,6 +30,13 @@ def bce_d_loss(real: Tensor, fake: Tensor) -> Tensor:
     return F.softplus(-real).mean() + F.softplus(fake).mean()
 
 
+def smoothed_bce_d_loss(real: Tensor, fake: Tensor, real_label: float, fake_label: float) -> Tensor:
+    """Cross-entropy against soft targets: `real_label` for data (0.9 = one-sided label smoothing, Salimans et
+    al. 2016) and `fake_label` for samples. With 1 and 0 it is `bce_d_loss`."""
+    return (F.binary_cross_entropy_with_logits(real, torch.full_like(real, real_label))
+            + F.binary_cross_entropy_with_logits(fake, torch.full_like(fake, fake_label)))
+
+
 def minimax_g_loss(fake: Tensor) -> Tensor:
     """The saturating game: G minimises log(1 - D(G(z))); its gradient vanishes when D wins."""
     return -F.softplus(fake).mean()

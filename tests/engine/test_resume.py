@@ -1,4 +1,5 @@
 """A run stopped and resumed ends with exactly the weights of an uninterrupted run with the same seed."""
+import pytest
 import torch
 
 from ganforge.config import make_config
@@ -46,3 +47,22 @@ def test_resumed_log_continues(tmp_path):
     from ganforge.engine.stats import read_log
 
     assert [r["step"] for r in read_log(tmp_path / "r" / "log.jsonl")] == [10, 20, 30, 40]
+
+
+SWITCHES = [
+    ["model.g_label=concat", "model.d_label=acgan"],
+    ["model.g_label=cbn", "model.d_label=projection"],
+    ["model.g_label=concat", "model.d_label=concat", "model.g_norm=reference", "model.reference_size=8"],
+    ["model.g_norm=virtual", "model.reference_size=8", "model.d_label=classes", "loss.feature_matching=true"],
+    ["model.pack=2", "model.mbd_kernels=4", "loss.real_label=0.9"],
+    ["train.unroll=2"],
+]
+
+
+@pytest.mark.parametrize("switches", SWITCHES, ids=lambda s: ",".join(o.split("=")[0].split(".")[1] for o in s))
+def test_every_switch_trains_and_resumes_exactly(tiny_images, tmp_path, switches):
+    overrides = image_overrides(tiny_images, tmp_path, steps=6) + switches
+    straight = train(make_config({}, overrides), run_dir=tmp_path / "a")
+    train(make_config({}, overrides[:-len(switches)] + ["train.steps=3"] + switches), run_dir=tmp_path / "b")
+    resumed = train(resume_config(tmp_path / "b", ["train.steps=6"]), resume=tmp_path / "b")
+    assert_same_state(load_checkpoint(straight.checkpoint), load_checkpoint(resumed.checkpoint))

@@ -20,18 +20,21 @@ def test_shapes_and_output_range(resolution, channels):
 def test_radford_guidelines():
     G = DCGANGenerator(z_dim=100, resolution=32, channels=1, width=64)
     D = DCGANDiscriminator(resolution=32, channels=1, width=64)
-    g_layers, d_layers = list(G.net), list(D.features) + [D.head]
-    # no pooling and no fully connected hidden layers
+    d_layers = list(D.body)
+    # no pooling and no fully connected hidden layers: D's only linear layer is its output, which reads the
+    # flattened last convolution as in the paper
     for net in (G, D):
-        assert not any(isinstance(m, (nn.Linear, nn.MaxPool2d, nn.AvgPool2d)) for m in net.modules())
+        assert not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)) for m in net.modules())
+    assert not any(isinstance(m, nn.Linear) for m in G.modules())
+    assert [m for m in D.modules() if isinstance(m, nn.Linear)] == [D.head] and D.head.out_features == 1
     # batch norm everywhere but G's output layer and D's input layer
-    assert isinstance(g_layers[-1], nn.Tanh) and isinstance(g_layers[-2], nn.ConvTranspose2d)
-    assert isinstance(d_layers[1], nn.LeakyReLU) and d_layers[1].negative_slope == 0.2
-    assert sum(isinstance(m, nn.BatchNorm2d) for m in G.modules()) == 3
+    assert isinstance(d_layers[0], nn.Conv2d) and isinstance(d_layers[1], nn.LeakyReLU)
+    assert d_layers[1].negative_slope == 0.2
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in G.modules()) == 3 == len(G.convs)
     assert sum(isinstance(m, nn.BatchNorm2d) for m in D.modules()) == 2
     assert all(isinstance(m, nn.ReLU) for m in G.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU)))
     # strides: each G/D conv except the 4x4 projection/head changes resolution by 2
-    assert [m.stride for m in G.modules() if isinstance(m, nn.ConvTranspose2d)] == [(1, 1)] + [(2, 2)] * 3
+    assert [m.stride for m in [*G.convs, G.to_image]] == [(1, 1)] + [(2, 2)] * 3
     # N(0, 0.02) initialisation
     weights = torch.cat([m.weight.flatten() for m in G.modules() if isinstance(m, nn.ConvTranspose2d)])
     assert weights.mean().abs() < 1e-3 and weights.std().item() == pytest.approx(0.02, rel=0.05)
@@ -39,9 +42,11 @@ def test_radford_guidelines():
 
 def test_build_and_rebuild_from_spec():
     G, D, spec = build_models(ModelConfig(name="dcgan", z_dim=8, g_channels=4, d_channels=4), (1, 16, 16))
-    assert spec == {"family": "dcgan",
-                    "generator": {"z_dim": 8, "resolution": 16, "channels": 1, "width": 4},
-                    "discriminator": {"resolution": 16, "channels": 1, "width": 4}}
+    assert spec["family"] == "dcgan"
+    assert spec["generator"] == {"z_dim": 8, "resolution": 16, "channels": 1, "width": 4, "num_classes": 0,
+                                 "label": "none", "norm": "batch", "reference_size": 64}
+    assert spec["discriminator"] == {"resolution": 16, "channels": 1, "width": 4, "num_classes": 0,
+                                     "label": "none", "pack": 1, "mbd_kernels": 0, "mbd_dim": 5}
     G2 = rebuild(spec, "generator")
     G2.load_state_dict(G.state_dict())
     z = torch.randn(2, 8)

@@ -12,4 +12,5 @@ def test_mlp_shapes_and_depth():
     assert sum(isinstance(m, nn.Linear) for m in G.modules()) == 3
     assert [m.out_features for m in D.modules() if isinstance(m, nn.Linear)] == [8, 8, 1]
     assert all(m.negative_slope == 0.2 for m in D.modules() if isinstance(m, nn.LeakyReLU))
-    assert spec["generator"] == {"z_dim": 3, "out_dim": 2, "width": 16, "depth": 2}
+    assert spec["generator"] == {"z_dim": 3, "out_dim": 2, "width": 16, "depth": 2, "num_classes": 0,
+                                 "label": "none"}

@@ -7,6 +7,7 @@ created until the config, data and models have all been checked, so bad input le
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +18,10 @@ from torch import nn
 from tqdm import tqdm
 
 from .. import viz
-from ..config import RunConfig, dump_yaml, load_config, to_dict
+from ..config import RunConfig, config_warnings, dump_yaml, load_config, to_dict
 from ..data import build_dataset
-from ..errors import ConfigError, Interrupted, TrainingDiverged
-from ..models import discriminator_probability
+from ..errors import ConfigError, GanforgeWarning, Interrupted, TrainingDiverged
+from ..models import class_count, discriminator_probability
 from .checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from .stats import RunLog, append_jsonl, first_non_finite
 from .training import Training, pick_device
@@ -54,7 +55,7 @@ def save_picture(training: Training, path: Path) -> Path:
     samples = training.samples()
     title = f"step {training.step}"
     if training.dataset.is_image:
-        return viz.save_image_grid(samples, path)
+        return viz.save_image_grid(samples, path, nrow=class_count(training.G) or None)
     real = training.dataset.samples[:len(samples)].cpu()
     if samples.shape[1] == 1:
         return viz.save_density_1d(samples, path, real=real, discriminator=discriminator_probability(training.D),
@@ -76,6 +77,8 @@ def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "ru
     `evaluator`, results every `config.eval.every` steps go to `metrics.jsonl`, and when `config.eval.best`
     names a result key, `best.pt` keeps the checkpoint where it was best (`better(key)`: larger is better).
     """
+    for message in config_warnings(config):
+        warnings.warn(message, GanforgeWarning, stacklevel=2)
     state = None
     if resume is not None:
         run_dir = Path(resume)
@@ -130,6 +133,8 @@ def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator
         record = training.stats.collect()
         now = time.perf_counter()
         busy = now - interval_start - io_seconds
+        if record.get("loss/g"):  # balance of the two players (Goodfellow 2016, section 5.1)
+            record["loss/d_over_g"] = record["loss/d"] / record["loss/g"]
         record.update(step=training.step, time=now - run_start,
                       images_per_second=interval_steps * images_per_step / max(busy, 1e-9))
         interval_start, interval_steps, io_seconds = now, 0, 0.0

@@ -1,36 +1,82 @@
 """The GAN objective: turns networks, real data and latents into each phase's loss, reporting statistics.
 
 The loop never computes a loss itself, so a new GAN variant changes this module (or the loss it is given),
-not the loop.
+not the loop. D is seen through a *judge*, `(x, y) -> DOutput`, so the same terms serve D as it is and D
+with look-ahead parameters (unrolled GAN).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ..losses import GanLoss
+from ..config import LossConfig
+from ..losses import GanLoss, smoothed_bce_d_loss
+from ..models.discriminator import DOutput
 from .stats import Stats
+
+Judge = Callable[[torch.Tensor, "torch.Tensor | None"], DOutput]
+
+
+def wide(x: torch.Tensor) -> torch.Tensor:
+    """Losses are computed in at least float32, also when D ran in bfloat16 under autocast."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def judge(D: nn.Module) -> Judge:
+    return lambda x, y: D(x, y, full=True)
 
 
 class Objective:
-    def __init__(self, loss: GanLoss, stats: Stats) -> None:
-        self.loss = loss
-        self.stats = stats
+    def __init__(self, loss: GanLoss, config: LossConfig, stats: Stats) -> None:
+        self.loss, self.config, self.stats = loss, config, stats
+        self.smoothed = config.real_label != 1.0 or config.fake_label != 0.0
+        self.real_features: torch.Tensor | None = None  # D's mean features on the last real batch
 
-    def discriminator_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """D's loss on a real batch and a (detached) fake batch; real and fake pass D separately, as in
-        DCGAN, so batch norm sees batches of one kind."""
-        real_logits = D(real)
-        fake_logits = D(fake.detach())
-        loss = self.loss.d(real_logits.float(), fake_logits.float())
+    def adversarial_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        if self.smoothed:
+            return smoothed_bce_d_loss(real_logits, fake_logits, self.config.real_label, self.config.fake_label)
+        return self.loss.d(real_logits, fake_logits)
+
+    def d_terms(self, D: Judge, real: torch.Tensor, real_y: torch.Tensor | None, fake: torch.Tensor,
+                fake_y: torch.Tensor | None) -> tuple[torch.Tensor, DOutput, DOutput]:
+        """D's loss and its outputs on a real and a fake batch. Real and fake pass D separately, as in DCGAN,
+        so batch norm and minibatch discrimination see batches of one kind."""
+        r, f = D(real, real_y), D(fake, fake_y)
+        loss = self.adversarial_d(wide(r.logits), wide(f.logits))
+        if r.class_logits is not None:  # acgan and classes: classify real data; acgan also the samples
+            classes = F.cross_entropy(wide(r.class_logits), real_y)
+            if f.class_logits is not None and fake_y is not None:
+                classes = classes + F.cross_entropy(wide(f.class_logits), fake_y)
+            loss = loss + self.config.aux_weight * classes
+        return loss, r, f
+
+    def discriminator_loss(self, D: nn.Module, real: torch.Tensor, real_y: torch.Tensor | None,
+                           fake: torch.Tensor, fake_y: torch.Tensor | None) -> torch.Tensor:
+        loss, r, f = self.d_terms(judge(D), real, real_y, fake.detach(), fake_y)
+        self.real_features = wide(r.features.detach()).mean(0)
         self.stats.report("loss/d", loss)
-        self.stats.report("d/logit_real", real_logits.mean())
-        self.stats.report("d/logit_fake", fake_logits.mean())
-        self.stats.report("d/acc_real", (real_logits > 0).float().mean())
-        self.stats.report("d/acc_fake", (fake_logits < 0).float().mean())
+        self.stats.report("d/logit_real", r.logits.mean())
+        self.stats.report("d/logit_fake", f.logits.mean())
+        self.stats.report("d/acc_real", (r.logits > 0).float().mean())
+        self.stats.report("d/acc_fake", (f.logits < 0).float().mean())
+        if r.class_logits is not None:
+            self.stats.report("d/class_acc_real", (r.class_logits.argmax(1) == real_y).float().mean())
         return loss
 
-    def generator_loss(self, D: nn.Module, fake: torch.Tensor) -> torch.Tensor:
-        loss = self.loss.g(D(fake).float())
+    def generator_loss(self, D: Judge | nn.Module, fake: torch.Tensor, fake_y: torch.Tensor | None) -> torch.Tensor:
+        """G's loss on its samples: the loss's G term, or feature matching (Salimans et al. 2016: the squared
+        distance between D's mean hidden features on data and on samples), plus AC-GAN's class term."""
+        f = (judge(D) if isinstance(D, nn.Module) else D)(fake, fake_y)
+        if self.config.feature_matching:
+            if self.real_features is None:
+                raise RuntimeError("feature matching needs a discriminator step first")
+            loss = (wide(f.features).mean(0) - self.real_features).pow(2).sum()
+        else:
+            loss = self.loss.g(wide(f.logits))
+        if f.class_logits is not None and fake_y is not None:
+            loss = loss + self.config.aux_weight * F.cross_entropy(wide(f.class_logits), fake_y)
         self.stats.report("loss/g", loss)
         return loss

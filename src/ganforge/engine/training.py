@@ -14,11 +14,12 @@ from torch import nn
 from ..config import AdamConfig, RunConfig
 from ..data import BatchOrder, Dataset
 from ..errors import CheckpointError
-from ..models import build_models
+from ..models import build_models, class_count
 from ..registry import LOSSES
 from .checkpoint import load_state
 from .ema import EMA
 from .objective import Objective
+from .unrolled import unrolled_judge
 from .stats import Stats
 
 
@@ -48,16 +49,20 @@ class Training:
         if device.type == "cuda":  # small uint8 datasets fit on the device; batches then need no copy
             dataset.samples = dataset.samples.to(device)
         torch.manual_seed(config.seed)
-        G, D, self.model_spec = build_models(config.model, dataset.sample_shape)
+        G, D, self.model_spec = build_models(config.model, dataset.sample_shape,
+                                             dataset.num_classes if dataset.labels is not None else 0)
         self.G, self.D = G.to(device), D.to(device)
         self.opt_g = make_adam(self.G.parameters(), config.optim.g)
         self.opt_d = make_adam(self.D.parameters(), config.optim.d)
         self.ema = EMA(self.G, config.train.ema_decay) if config.train.ema_decay > 0 else None
         self.stats = Stats()
-        self.objective = Objective(LOSSES.get(config.loss.name), self.stats)
+        self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats)
         self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed)
         self.z_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.fixed_z = self.sample_z(self.picture_size)
+        classes = class_count(self.G)
+        # pictures of a conditional G: class k in column k of a grid `classes` wide
+        self.fixed_y = (torch.arange(self.picture_size, device=device) % classes) if classes else None
         self.step = 0
         self.best: dict | None = None  # {"key", "value", "step"} of the best evaluation so far
         self.amp = config.train.amp and device.type == "cuda"
@@ -75,10 +80,22 @@ class Training:
     def sample_z(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.G.z_dim, generator=self.z_generator, device=self.device)
 
-    def real_batch(self) -> torch.Tensor:
+    def sample_y(self, n: int) -> torch.Tensor | None:
+        """Uniform class labels for a conditional G's samples; None for an unconditional one."""
+        classes = class_count(self.G)
+        if not classes:
+            return None
+        return torch.randint(classes, (n,), generator=self.z_generator, device=self.device)
+
+    def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         index = self.order.next().to(self.dataset.samples.device)
-        x, _ = self.dataset.batch(index)
-        return x.to(self.device, non_blocking=True)
+        x, y = self.dataset.batch(index)
+        y = y.to(self.device, non_blocking=True) if y is not None and self.uses_labels else None
+        return x.to(self.device, non_blocking=True), y
+
+    @property
+    def uses_labels(self) -> bool:
+        return self.config.model.d_label != "none"
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.amp:
@@ -90,28 +107,37 @@ class Training:
 
         The fake batch of the last D step is generated with gradients and reused for the G step, as the
         reference DCGAN loop does, which saves one generator forward pass per step. D's weights are frozen
-        during the G step so no time is spent on gradients nobody uses.
+        during a plain G step so no time is spent on gradients nobody uses; an unrolled G step needs them
+        for the look-ahead, and only G's gradients are kept.
         """
         n_dis, batch_size = self.config.train.n_dis, self.config.train.batch_size
         for k in range(n_dis):
-            real = self.real_batch()
-            z = self.sample_z(batch_size)
+            real, real_y = self.real_batch()
+            z, fake_y = self.sample_z(batch_size), self.sample_y(batch_size)
             last = k == n_dis - 1
             with self._autocast(), torch.set_grad_enabled(last):
-                fake = self.G(z)
+                fake = self.G(z, fake_y)
             with self._autocast():
-                d_loss = self.objective.discriminator_loss(self.D, real, fake)
+                d_loss = self.objective.discriminator_loss(self.D, real, real_y, fake, fake_y)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
 
-        self.D.requires_grad_(False)
-        with self._autocast():
-            g_loss = self.objective.generator_loss(self.D, fake)
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        unroll = self.config.train.unroll
+        if unroll:
+            with self._autocast():
+                judge = unrolled_judge(self.D, self.opt_d, lambda j: self.objective.d_terms(
+                    j, real, real_y, fake, fake_y)[0], unroll)
+                g_loss = self.objective.generator_loss(judge, fake, fake_y)
+            g_loss.backward(inputs=list(self.G.parameters()))
+        else:
+            self.D.requires_grad_(False)
+            with self._autocast():
+                g_loss = self.objective.generator_loss(self.D, fake, fake_y)
+            g_loss.backward()
+            self.D.requires_grad_(True)
         self.opt_g.step()
-        self.D.requires_grad_(True)
 
         if self.ema is not None:
             self.ema.update(self.G)
@@ -119,12 +145,13 @@ class Training:
         return Phase(d_loss.detach(), g_loss.detach())
 
     @torch.no_grad()
-    def samples(self, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Samples of the shown generator in eval mode (batch-norm running statistics) on the CPU."""
+    def samples(self) -> torch.Tensor:
+        """Samples of the fixed latents (and labels) by the shown generator in eval mode (batch-norm running
+        statistics), on the CPU."""
         net = self.sampler
         was_training = net.training
         net.eval()
-        out = net(self.fixed_z if z is None else z).float().cpu()
+        out = net(self.fixed_z, self.fixed_y).float().cpu()
         net.train(was_training)
         return out
 

@@ -24,14 +24,17 @@ class Metric:
     keys: tuple[str, ...]           # result keys it always returns (swd adds one per pyramid level)
     higher_is_better: frozenset     # result keys where larger is better (the rest: smaller is better)
     doc: str
+    conditional: bool = False       # needs a class-conditional generator (the classes asked for)
 
 
 METRICS: Registry = Registry("metric")
 
 
-def register_metric(name: str, kind: str, doc: str, keys: tuple[str, ...], higher: tuple[str, ...] = ()):
+def register_metric(name: str, kind: str, doc: str, keys: tuple[str, ...], higher: tuple[str, ...] = (),
+                    conditional: bool = False):
     def add(compute: Callable[[EvalContext], dict[str, float]]) -> Callable[[EvalContext], dict[str, float]]:
-        METRICS.register(name, help=f"[{kind}] {doc}")(Metric(compute, kind, keys, frozenset(higher), doc))
+        METRICS.register(name, help=f"[{kind}] {doc}")(
+            Metric(compute, kind, keys, frozenset(higher), doc, conditional))
         return compute
 
     return add
@@ -46,8 +49,11 @@ def data_kind(context: EvalContext) -> str:
 OPT_IN = ("parzen", "inception")  # slow, or needing an optional extra and Inception weights
 
 
-def default_metrics(kind: str) -> list[str]:
-    return [name for name in METRICS.names() if METRICS.get(name).kind == kind and name not in OPT_IN]
+def default_metrics(kind: str, conditional: bool = False) -> list[str]:
+    """Every metric for `kind` of data except the opt-in ones, and those for conditional generators only when
+    the generator is one."""
+    return [name for name in METRICS.names() if METRICS.get(name).kind == kind and name not in OPT_IN
+            and (conditional or not METRICS.get(name).conditional)]
 
 
 def parse_metric_names(text: str | list[str]) -> list[str]:
@@ -70,7 +76,7 @@ def evaluate(sample: SampleFn, data: DataConfig, metrics: str | list[str] = "", 
     cache = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
     context = EvalContext(sample, data, n, seed, batch_size, cache, progress, discriminator)
     kind = data_kind(context)
-    names = parse_metric_names(metrics) or default_metrics(kind)
+    names = parse_metric_names(metrics) or default_metrics(kind, context.fake_labels is not None)
     results: dict[str, float] = {}
     for name in names:
         metric: Metric = METRICS.get(name)

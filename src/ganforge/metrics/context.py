@@ -17,7 +17,9 @@ from ..data import Dataset, build_dataset
 from . import classifier
 from .cache import cached_arrays
 
-SampleFn = Callable[[int], torch.Tensor]  # n -> n samples ([n, C, H, W] in [-1, 1], or [n, D] points)
+# n -> n samples ([n, C, H, W] in [-1, 1], or [n, D] points), or (samples, the classes asked for) when the
+# generator is class-conditional
+SampleFn = Callable[[int], "torch.Tensor | tuple[torch.Tensor, torch.Tensor]"]
 
 
 def draw(dataset: Dataset, n: int, seed: int) -> torch.Tensor:
@@ -60,15 +62,27 @@ class EvalContext:
         return self.draw(self.real_dataset, self.n)
 
     @cached_property
-    def fake(self) -> torch.Tensor:
-        chunks, left = [], self.n
+    def _generated(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        chunks, labels, left = [], [], self.n
         with tqdm(total=self.n, desc="generating", unit="img", leave=False, disable=not self.progress) as bar:
             while left > 0:
-                chunk = self.sample(min(self.batch_size, left)).detach().float().cpu()
-                chunks.append(chunk)
-                left -= len(chunk)
-                bar.update(len(chunk))
-        return torch.cat(chunks)[: self.n]
+                chunk = self.sample(min(self.batch_size, left))
+                if isinstance(chunk, tuple):
+                    chunk, y = chunk
+                    labels.append(y.cpu())
+                chunks.append(chunk.detach().float().cpu())
+                left -= len(chunks[-1])
+                bar.update(len(chunks[-1]))
+        return torch.cat(chunks)[: self.n], (torch.cat(labels)[: self.n] if labels else None)
+
+    @property
+    def fake(self) -> torch.Tensor:
+        return self._generated[0]
+
+    @property
+    def fake_labels(self) -> torch.Tensor | None:
+        """The classes a conditional generator was asked for, one per sample; None when unconditional."""
+        return self._generated[1]
 
     @cached_property
     def fake_classified(self) -> tuple[np.ndarray, np.ndarray]:

@@ -15,14 +15,14 @@ from ..config import ModelConfig
 from ..errors import ConfigError
 from ..registry import MODELS
 
-ArgumentsFn = Callable[[ModelConfig, tuple[int, ...]], tuple[dict, dict]]
+ArgumentsFn = Callable[[ModelConfig, tuple[int, ...], int], tuple[dict, dict]]
 
 
 @dataclass(frozen=True)
 class ModelFamily:
     generator: type[nn.Module]
     discriminator: type[nn.Module]
-    arguments: ArgumentsFn  # (model config, sample shape) -> (generator kwargs, discriminator kwargs)
+    arguments: ArgumentsFn  # (model config, sample shape, classes) -> (generator kwargs, discriminator kwargs)
     doc: str
 
 
@@ -34,10 +34,16 @@ def shape_error(family: str, shape: tuple[int, ...], expected: str) -> ConfigErr
     return ConfigError(f"model {family!r} cannot take data of shape {list(shape)}: it expects {expected}")
 
 
-def build_models(config: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module, dict]:
-    """Build G and D for data of `sample_shape` (`[C, H, W]` or `[D]`); returns them and their spec."""
+def build_models(config: ModelConfig, sample_shape: tuple[int, ...],
+                 num_classes: int = 0) -> tuple[nn.Module, nn.Module, dict]:
+    """Build G and D for data of `sample_shape` (`[C, H, W]` or `[D]`) with `num_classes` labels (0: the data
+    is unlabelled); returns them and their spec."""
+    uses_labels = config.g_label != "none" or config.d_label != "none"
+    if uses_labels and num_classes < 2:
+        raise ConfigError(f"model.g_label={config.g_label} / model.d_label={config.d_label} need labelled data, "
+                          f"but the dataset has {num_classes} classes")
     family: ModelFamily = MODELS.get(config.name)
-    g_kwargs, d_kwargs = family.arguments(config, sample_shape)
+    g_kwargs, d_kwargs = family.arguments(config, sample_shape, num_classes)
     spec = {"family": config.name, "generator": g_kwargs, "discriminator": d_kwargs}
     return family.generator(**g_kwargs), family.discriminator(**d_kwargs), spec
 
@@ -50,6 +56,17 @@ def rebuild(spec: dict, part: str) -> nn.Module:
         return cls(**spec[part])
     except TypeError as exc:
         raise ConfigError(f"cannot rebuild {spec['family']} {part}: {exc}") from None
+
+
+def class_count(G: nn.Module) -> int:
+    """Classes a generator is conditioned on; 0 for an unconditional one."""
+    return int(getattr(G, "num_classes", 0))
+
+
+def balanced_labels(G: nn.Module, n: int, start: int = 0) -> torch.Tensor | None:
+    """Labels `start, start+1, ...` modulo the class count: every class equally often (None if unconditional)."""
+    classes = class_count(G)
+    return (torch.arange(start, start + n) % classes) if classes else None
 
 
 def discriminator_probability(D: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -2,7 +2,8 @@
 
 The paper's guidelines: strided convolutions instead of pooling, fractionally strided ones in G; batch norm
 in both networks except G's output and D's input layers; no fully connected hidden layers; ReLU in G with
-tanh at the output; LeakyReLU(0.2) in D; weights from N(0, 0.02).
+tanh at the output; LeakyReLU(0.2) in D; weights from N(0, 0.02). G's batch norm can be swapped for
+reference, virtual or class-conditional batch norm; D takes every option of `Discriminator`.
 """
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from torch import nn
 
 from ..config import ModelConfig
 from . import ModelFamily, register_family, shape_error
+from .discriminator import Discriminator
+from .generator import Generator
 from .init import dcgan_init
+from .norms import make_norm
 
 
 def _stage_count(resolution: int) -> int:
@@ -21,66 +25,67 @@ def _stage_count(resolution: int) -> int:
     return int(math.log2(resolution)) - 2
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(Generator):
     """z `[N, z_dim]` -> images `[N, channels, resolution, resolution]` in [-1, 1].
 
     z is projected to a 4x4 map with `width * 2**(stages-1)` channels, then each 4x4 stride-2 transposed
     convolution doubles the size and halves the channels, down to `width` before the output layer.
     """
 
-    def __init__(self, z_dim: int, resolution: int, channels: int, width: int) -> None:
-        super().__init__()
-        self.z_dim = z_dim
+    def __init__(self, z_dim: int, resolution: int, channels: int, width: int, num_classes: int = 0,
+                 label: str = "none", norm: str = "batch", reference_size: int = 64) -> None:
+        super().__init__(z_dim, num_classes, label, norm, reference_size)
         stages = _stage_count(resolution)
         widths = [width * 2 ** i for i in reversed(range(stages))]  # e.g. 32x32: [4w, 2w, w]
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(z_dim, widths[0], 4, 1, 0, bias=False),
-            nn.BatchNorm2d(widths[0]),
-            nn.ReLU(inplace=True),
-        ]
-        for n_in, n_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=False), nn.BatchNorm2d(n_out),
-                       nn.ReLU(inplace=True)]
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        convs = [nn.ConvTranspose2d(self.input_dim, widths[0], 4, 1, 0, bias=False)]
+        convs += [nn.ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=False) for n_in, n_out in zip(widths, widths[1:])]
+        self.convs = nn.ModuleList(convs)
+        norm_classes = self.num_classes if label == "cbn" else 0
+        self.norms = nn.ModuleList([make_norm(norm, w, norm_classes, reference_size) for w in widths])
+        self.to_image = nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False)
         self.apply(dcgan_init)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z[:, :, None, None])
+    def synthesise(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        h = h[:, :, None, None]
+        for conv, norm in zip(self.convs, self.norms):
+            h = torch.relu(norm(conv(h), y))
+        return torch.tanh(self.to_image(h))
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(Discriminator):
     """Images `[N, channels, resolution, resolution]` -> logits `[N]`.
 
-    Mirror of the generator: stride-2 4x4 convolutions from `width` channels doubling down to 4x4, then a
-    4x4 valid convolution to one logit. `features` returns the last hidden map, which the DCGAN paper reuses
-    for classification.
+    Mirror of the generator: stride-2 4x4 convolutions from `width` channels doubling down to 4x4; the heads
+    read the flattened 4x4 map (a linear layer on it equals the paper's final 4x4 valid convolution). The
+    body's output is the feature map the DCGAN paper reuses for classification.
     """
 
-    def __init__(self, resolution: int, channels: int, width: int) -> None:
-        super().__init__()
+    def __init__(self, resolution: int, channels: int, width: int, num_classes: int = 0, label: str = "none",
+                 pack: int = 1, mbd_kernels: int = 0, mbd_dim: int = 5) -> None:
+        super().__init__(num_classes, label, pack, mbd_kernels, mbd_dim)
         stages = _stage_count(resolution)
         widths = [width * 2 ** i for i in range(stages)]  # e.g. 32x32: [w, 2w, 4w]
-        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False),
+        layers: list[nn.Module] = [nn.Conv2d(self.input_channels(channels), widths[0], 4, 2, 1, bias=False),
                                    nn.LeakyReLU(0.2, inplace=True)]
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Conv2d(n_in, n_out, 4, 2, 1, bias=False), nn.BatchNorm2d(n_out),
                        nn.LeakyReLU(0.2, inplace=True)]
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)
+        self.body = nn.Sequential(*layers)
+        self.build_heads(widths[-1] * 4 * 4)
         self.apply(dcgan_init)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).flatten()
 
-
-def _arguments(config: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[dict, dict]:
+def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: int) -> tuple[dict, dict]:
     if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2] or sample_shape[1] < 8:
         raise shape_error("dcgan", sample_shape, "square images [C, R, R] with R >= 8")
     channels, resolution, _ = sample_shape
     return (
-        {"z_dim": config.z_dim, "resolution": resolution, "channels": channels, "width": config.g_channels},
-        {"resolution": resolution, "channels": channels, "width": config.d_channels},
+        {"z_dim": config.z_dim, "resolution": resolution, "channels": channels, "width": config.g_channels,
+         "num_classes": num_classes, "label": config.g_label, "norm": config.g_norm,
+         "reference_size": config.reference_size},
+        {"resolution": resolution, "channels": channels, "width": config.d_channels, "num_classes": num_classes,
+         "label": config.d_label, "pack": config.pack, "mbd_kernels": config.mbd_kernels,
+         "mbd_dim": config.mbd_dim},
     )
 
 
