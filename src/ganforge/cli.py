@@ -92,6 +92,19 @@ def cmd_download(args: argparse.Namespace) -> None:
     print(download(args.dataset, args.root, base_url=args.url))
 
 
+def cmd_ablate(args: argparse.Namespace) -> None:
+    from .ablation import format_table, parse_grid, run_ablation
+
+    grid = parse_grid(args.vary or [], args.variant or [])
+    config_file = preset_path(args.config)
+    out = Path(args.out or f"runs/ablate-{config_file.stem}")
+    summary = run_ablation(config_file, args.overrides, grid, args.seeds, out, metrics=args.metrics, n=args.n,
+                           jobs=args.jobs)
+    print(format_table(summary))
+    print(f"table:    {out / 'ablation.md'}")
+    print(f"pictures: {out / 'ablation.png'}")
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from .demo import run_demo
 
@@ -149,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default=None, help="mirror to fetch from instead of the official host")
     p.set_defaults(func=cmd_download)
 
+    p = sub.add_parser("ablate", help="train a config under several switch settings and seeds; compare them")
+    p.add_argument("config", help="YAML file or bundled preset")
+    p.add_argument("overrides", nargs="*", help="dotted overrides applied to every run")
+    p.add_argument("--vary", action="append", metavar="KEY=V1,V2", help="values to try (several: their product)")
+    p.add_argument("--variant", action="append", metavar="'NAME: k=v ...'", help="a named set of overrides")
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per variant (default 3)")
+    p.add_argument("--metrics", default="", help="comma-separated metric names (default: all for the data)")
+    p.add_argument("--n", type=int, default=None, help="samples scored per run (default 2500 toy, 5000 images)")
+    p.add_argument("--out", default=None, help="folder of the grid (default runs/ablate-CONFIG)")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes")
+    p.set_defaults(func=cmd_ablate)
+
     p = sub.add_parser("demo", help="the embedded default: 2-D ring, then DCGAN on Fashion-MNIST if present")
     p.add_argument("--out", default="runs/demo", help="folder for the demo runs")
     p.add_argument("--fashion-steps", type=int, default=400, help="DCGAN steps on Fashion-MNIST")
@@ -168,12 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command == "train":  # overrides may follow options: `train CONFIG --out DIR a.b=1`
+    if args.command in ("train", "ablate"):  # overrides may follow options: `train CONFIG --out DIR a.b=1`
         unknown = [e for e in extra if e.startswith("-") or "=" not in e]
         if unknown:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.overrides += extra
-        if args.config and "=" in args.config and not Path(args.config).exists():
+        if args.command == "train" and args.config and "=" in args.config and not Path(args.config).exists():
             args.overrides.insert(0, args.config)  # `train --resume DIR train.steps=600`
             args.config = None
     elif extra:

@@ -1,0 +1,214 @@
+"""Ablations: one config trained under several sets of switches and seeds, then compared in one table.
+
+Each (variant, seed) run has its own directory `OUT/<variant>/seed<S>` holding the usual run files and, once
+scored, `result.json`. A grid that was interrupted continues where it stopped: scored runs are skipped, a run
+with a checkpoint is resumed. The summary gives each result's mean and standard deviation over seeds, as
+`ablation.md` and `ablation.json`, and `ablation.png` shows each variant's samples over training.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .config import RunConfig, dump_yaml, load_config
+from .errors import ConfigError
+from .fileio import atomic_path
+
+TOY_DATA = ("ring", "grid", "gaussian1d")
+SNAPSHOTS = 6  # sample pictures per row of ablation.png
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    overrides: tuple[str, ...]
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", self.name).strip("_") or "base"
+
+
+@dataclass
+class Job:
+    variant: Variant
+    seed: int
+    config: RunConfig
+    run_dir: Path
+
+
+@dataclass
+class Summary:
+    variants: list[dict] = field(default_factory=list)  # name, overrides, seeds, mean, std, runs
+
+
+def parse_grid(vary: list[str] = (), variants: list[str] = ()) -> list[Variant]:
+    """`--variant "NAME: k=v k2=v2"` sets times the product of `--vary k=v1,v2` lists."""
+    named = []
+    for text in variants:
+        name, sep, rest = text.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(f"--variant {text!r} must look like 'NAME: key=value ...'")
+        named.append(Variant(name.strip(), tuple(rest.split())))
+    axes = []
+    for text in vary:
+        key, sep, values = text.partition("=")
+        options = [v for v in values.split(",") if v != ""]
+        if not sep or not key.strip() or not options:
+            raise ConfigError(f"--vary {text!r} must look like key=value1,value2")
+        axes.append([f"{key.strip()}={v}" for v in options])
+    product = [Variant(", ".join(c), tuple(c)) for c in itertools.product(*axes)] if axes else []
+    if named and product:
+        return [Variant(f"{a.name}, {b.name}", a.overrides + b.overrides) for a in named for b in product]
+    return named or product or [Variant("base", ())]
+
+
+def plan(config_path: str | Path, overrides: list[str], grid: list[Variant], seeds: int, out: Path) -> list[Job]:
+    """Every run of the grid with its validated config; raises before anything is created."""
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    if len({v.slug for v in grid}) != len(grid):
+        raise ConfigError("two variants have the same name; give each --variant its own NAME")
+    jobs = []
+    for variant in grid:
+        for seed in range(seeds):
+            config = load_config(config_path, [*overrides, *variant.overrides, f"seed={seed}",
+                                               "train.progress=false"])
+            jobs.append(Job(variant, seed, config, out / variant.slug / f"seed{seed}"))
+    for job in jobs:
+        stored = job.run_dir / "config.yaml"
+        if stored.is_file() and stored.read_text() != dump_yaml(job.config):
+            raise ConfigError(f"{job.run_dir} holds a different run; choose another --out")
+    return jobs
+
+
+def run_job(job: Job, metrics: str, n: int, threads: int = 0) -> dict[str, float]:
+    """Train (or resume) one run and score it; `result.json` marks it done."""
+    import torch
+
+    from .engine.checkpoint import load_checkpoint
+    from .engine.loop import CHECKPOINT, train
+    from .evaluation import evaluate_checkpoint
+
+    if threads:
+        torch.set_num_threads(threads)
+    result_file = job.run_dir / "result.json"
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
+    checkpoint = job.run_dir / CHECKPOINT
+    if not checkpoint.is_file():
+        train(job.config, run_dir=job.run_dir)
+    elif load_checkpoint(checkpoint)["step"] < job.config.train.steps:
+        train(job.config, resume=job.run_dir)
+    results = evaluate_checkpoint(checkpoint, metrics, n=n, progress=False)
+    with atomic_path(result_file) as tmp:
+        Path(tmp).write_text(json.dumps(results, indent=1))
+    return results
+
+
+def default_n(config: RunConfig) -> int:
+    return 2500 if config.data.name in TOY_DATA else 5000
+
+
+def run_ablation(config_path: str | Path, overrides: list[str], grid: list[Variant], seeds: int, out: str | Path,
+                 metrics: str = "", n: int | None = None, jobs: int = 1, progress: bool = True) -> Summary:
+    out = Path(out)
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    work = plan(config_path, overrides, grid, seeds, out)
+    n = n or default_n(work[0].config)
+    results: dict[tuple[str, int], dict] = {}
+    with tqdm(total=len(work), desc="ablation", unit="run", disable=not progress) as bar:
+        if jobs == 1:
+            for job in work:
+                results[job.variant.name, job.seed] = run_job(job, metrics, n)
+                bar.update(1)
+        else:
+            threads = max(1, (os.cpu_count() or 1) // jobs)
+            with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(run_job, job, metrics, n, threads): job for job in work}
+                for future, job in futures.items():
+                    results[job.variant.name, job.seed] = future.result()
+                    bar.update(1)
+    summary = summarise(grid, seeds, results)
+    save_summary(summary, out)
+    save_comparison_picture(grid, out)
+    return summary
+
+
+def summarise(grid: list[Variant], seeds: int, results: dict[tuple[str, int], dict]) -> Summary:
+    summary = Summary()
+    for variant in grid:
+        runs = [results[variant.name, s] for s in range(seeds)]
+        keys = list(runs[0])
+        values = {k: np.array([r[k] for r in runs], dtype=float) for k in keys}
+        with np.errstate(invalid="ignore"):  # inf results (e.g. reverse KL of no good sample) give nan spreads
+            std = {k: float(v.std(ddof=1)) if seeds > 1 else 0.0 for k, v in values.items()}
+        summary.variants.append({
+            "name": variant.name, "overrides": list(variant.overrides), "seeds": seeds,
+            "mean": {k: float(v.mean()) for k, v in values.items()},
+            "std": std,
+            "runs": runs,
+        })
+    return summary
+
+
+def format_table(summary: Summary) -> str:
+    """Markdown: one row per variant, `mean ± std` over seeds in each column."""
+    keys = list(summary.variants[0]["mean"])
+    lines = ["| variant | " + " | ".join(keys) + " |", "| --- |" + " --- |" * len(keys)]
+    for row in summary.variants:
+        cells = [f"{row['mean'][k]:.3g} ± {row['std'][k]:.2g}" for k in keys]
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def save_summary(summary: Summary, out: Path) -> None:
+    seeds = summary.variants[0]["seeds"]
+    text = f"Mean ± standard deviation over {seeds} seed(s).\n\n{format_table(summary)}\n"
+    with atomic_path(out / "ablation.md") as tmp:
+        Path(tmp).write_text(text)
+    with atomic_path(out / "ablation.json") as tmp:
+        Path(tmp).write_text(json.dumps({"variants": summary.variants}, indent=1))
+
+
+def _snapshots(run_dir: Path) -> list[Path]:
+    """Up to SNAPSHOTS sample pictures of a run, evenly spread over training, the last one included."""
+    pictures = sorted((run_dir / "samples").glob("step_*.png"))
+    if len(pictures) <= SNAPSHOTS:
+        return pictures
+    index = np.linspace(0, len(pictures) - 1, SNAPSHOTS).round().astype(int)
+    return [pictures[i] for i in sorted(set(index))]
+
+
+def save_comparison_picture(grid: list[Variant], out: Path, height: int = 220) -> Path:
+    """ablation.png: a row per variant (its seed-0 run), its sample pictures over training left to right."""
+    from PIL import Image, ImageDraw
+
+    rows = [(v.name, _snapshots(out / v.slug / "seed0")) for v in grid]
+    label_width, caption = 160, 16
+    columns = max((len(p) for _, p in rows), default=1) or 1
+    canvas = Image.new("RGB", (label_width + columns * height, len(rows) * (height + caption)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for r, (name, pictures) in enumerate(rows):
+        top = r * (height + caption)
+        draw.text((4, top + height // 2), name[:26], fill="black")
+        for c, path in enumerate(pictures):
+            image = Image.open(path).convert("RGB")
+            image = image.resize((max(1, image.width * height // image.height), height))
+            image = image.crop((0, 0, height, height)) if image.width > height else image
+            left = label_width + c * height
+            canvas.paste(image, (left, top + caption))
+            draw.text((left + 4, top + 2), f"step {int(path.stem.split('_')[-1])}", fill="black")
+    path = out / "ablation.png"
+    with atomic_path(path) as tmp:
+        canvas.save(tmp, format="PNG")
+    return path

@@ -1,0 +1,82 @@
+"""`ganforge ablate`: the grid, its resumability, and the summary against numpy."""
+import json
+
+import numpy as np
+import pytest
+
+from ganforge.ablation import Variant, parse_grid, run_ablation
+from ganforge.cli import main
+from ganforge.errors import ConfigError
+
+from .runs import toy_overrides
+
+
+def test_grid_is_named_variants_times_the_product_of_varied_values():
+    grid = parse_grid(["loss.real_label=1.0,0.9", "model.pack=1,2"], ["plain:", "unrolled: train.unroll=2"])
+    assert len(grid) == 8
+    assert grid[0] == Variant("plain, loss.real_label=1.0, model.pack=1", ("loss.real_label=1.0", "model.pack=1"))
+    assert grid[-1].overrides == ("train.unroll=2", "loss.real_label=0.9", "model.pack=2")
+    assert parse_grid() == [Variant("base", ())]
+
+
+@pytest.mark.parametrize("vary, variant", [(["loss.real_label"], []), (["a="], []), ([], ["no colon"])])
+def test_bad_grid_syntax(vary, variant):
+    with pytest.raises(ConfigError):
+        parse_grid(vary, variant)
+
+
+def test_a_typo_fails_before_any_run_directory_exists(tmp_path):
+    with pytest.raises(ConfigError, match="did you mean"):
+        run_ablation(None, toy_overrides(tmp_path), parse_grid(["model.pakc=1,2"]), 2, tmp_path / "abl",
+                     progress=False)
+    assert not (tmp_path / "abl").exists()
+
+
+def test_grid_runs_summary_resume_and_picture(tmp_path, monkeypatch):
+    out = tmp_path / "abl"
+    overrides = toy_overrides(tmp_path, steps=30) + ["train.sample_every=10"]
+    grid = parse_grid([], ["plain:", "pac2: model.pack=2"])
+    summary = run_ablation(None, overrides, grid, 2, out, metrics="modes", n=500, progress=False)
+    runs = {(v, s): json.loads((out / v / f"seed{s}" / "result.json").read_text())
+            for v in ("plain", "pac2") for s in (0, 1)}
+    for row, name in zip(summary.variants, ("plain", "pac2")):
+        for key in ("modes", "high_quality"):
+            values = [runs[name, s][key] for s in (0, 1)]
+            assert row["mean"][key] == pytest.approx(np.mean(values))
+            assert row["std"][key] == pytest.approx(np.std(values, ddof=1))
+    assert json.loads((out / "ablation.json").read_text())["variants"][1]["name"] == "pac2"
+    assert "| pac2 |" in (out / "ablation.md").read_text()
+    assert (out / "ablation.png").stat().st_size > 1000
+
+    # a second call trains nothing for scored runs, and scores a run whose result was lost
+    (out / "pac2" / "seed1" / "result.json").unlink()
+    trained = []
+    monkeypatch.setattr("ganforge.engine.loop.train", lambda *a, **k: trained.append(a))
+    again = run_ablation(None, overrides, grid, 2, out, metrics="modes", n=500, progress=False)
+    assert trained == []
+    assert again.variants[1]["runs"][1] == runs["pac2", 1]  # the same checkpoint scores the same
+
+
+def test_a_directory_of_another_run_is_refused(tmp_path):
+    out = tmp_path / "abl"
+    run_ablation(None, toy_overrides(tmp_path, steps=10), parse_grid(), 1, out, metrics="modes", n=100,
+                 progress=False)
+    with pytest.raises(ConfigError, match="different run"):
+        run_ablation(None, toy_overrides(tmp_path, steps=20), parse_grid(), 1, out, metrics="modes", n=100,
+                     progress=False)
+
+
+def test_parallel_jobs_give_the_sequential_results(tmp_path):
+    overrides = toy_overrides(tmp_path, steps=20)
+    grid = parse_grid(["model.pack=1,2"])
+    one = run_ablation(None, overrides, grid, 1, tmp_path / "a", metrics="modes", n=200, progress=False)
+    two = run_ablation(None, overrides, grid, 1, tmp_path / "b", metrics="modes", n=200, jobs=2, progress=False)
+    assert [v["runs"] for v in one.variants] == [v["runs"] for v in two.variants]
+
+
+def test_cli_prints_the_table(tmp_path, capsys):
+    code = main(["ablate", "toy_ring", *toy_overrides(tmp_path, steps=10), "--vary", "loss.real_label=1.0,0.9",
+                 "--seeds", "1", "--metrics", "modes", "--n", "100", "--out", str(tmp_path / "abl")])
+    out = capsys.readouterr().out
+    assert code == 0 and "| loss.real_label=0.9 |" in out and "ablation.png" in out
+    assert main(["ablate", "toy_ring", "--seeds", "0", "--out", str(tmp_path / "x")]) == 2
