@@ -48,6 +48,7 @@ class Training:
         self.dataset = dataset
         if device.type == "cuda":  # small uint8 datasets fit on the device; batches then need no copy
             dataset.samples = dataset.samples.to(device)
+            dataset.labels = dataset.labels.to(device) if dataset.labels is not None else None
         torch.manual_seed(config.seed)
         G, D, self.model_spec = build_models(config.model, dataset.sample_shape,
                                              dataset.num_classes if dataset.labels is not None else 0)
