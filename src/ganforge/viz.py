@@ -74,7 +74,7 @@ def save_points(fake: torch.Tensor, path: str | Path, real: torch.Tensor | None 
         ax.scatter(centres[:, 0], centres[:, 1], marker="x", c="tab:red", s=40, label="modes")
     if real is not None:  # fixed limits around the data, so snapshots over training compare at a glance
         low, high = real.min(0).values, real.max(0).values
-        centre, half = (low + high) / 2, 0.75 * (high - low).max().item() + 1e-3
+        centre, half = ((low + high) / 2).tolist(), 0.75 * (high - low).max().item() + 1e-3
         ax.set_xlim(centre[0] - half, centre[0] + half)
         ax.set_ylim(centre[1] - half, centre[1] + half)
         ax.set_aspect("equal")

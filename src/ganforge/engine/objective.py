@@ -33,7 +33,6 @@ class Objective:
     def __init__(self, loss: GanLoss, config: LossConfig, stats: Stats) -> None:
         self.loss, self.config, self.stats = loss, config, stats
         self.smoothed = config.real_label != 1.0 or config.fake_label != 0.0
-        self.real_features: torch.Tensor | None = None  # D's mean features on the last real batch
 
     def adversarial_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         if self.smoothed:
@@ -56,7 +55,6 @@ class Objective:
     def discriminator_loss(self, D: nn.Module, real: torch.Tensor, real_y: torch.Tensor | None,
                            fake: torch.Tensor, fake_y: torch.Tensor | None) -> torch.Tensor:
         loss, r, f = self.d_terms(judge(D), real, real_y, fake.detach(), fake_y)
-        self.real_features = wide(r.features.detach()).mean(0)
         self.stats.report("loss/d", loss)
         self.stats.report("d/logit_real", r.logits.mean())
         self.stats.report("d/logit_fake", f.logits.mean())
@@ -66,14 +64,19 @@ class Objective:
             self.stats.report("d/class_acc_real", (r.class_logits.argmax(1) == real_y).float().mean())
         return loss
 
-    def generator_loss(self, D: Judge | nn.Module, fake: torch.Tensor, fake_y: torch.Tensor | None) -> torch.Tensor:
+    def generator_loss(self, D: Judge | nn.Module, fake: torch.Tensor, fake_y: torch.Tensor | None,
+                       real: torch.Tensor | None = None, real_y: torch.Tensor | None = None) -> torch.Tensor:
         """G's loss on its samples: the loss's G term, or feature matching (Salimans et al. 2016: the squared
-        distance between D's mean hidden features on data and on samples), plus AC-GAN's class term."""
-        f = (judge(D) if isinstance(D, nn.Module) else D)(fake, fake_y)
+        distance between D's mean hidden features on the `real` batch and on samples), plus AC-GAN's class
+        term."""
+        D = judge(D) if isinstance(D, nn.Module) else D
+        f = D(fake, fake_y)
         if self.config.feature_matching:
-            if self.real_features is None:
-                raise RuntimeError("feature matching needs a discriminator step first")
-            loss = (wide(f.features).mean(0) - self.real_features).pow(2).sum()
+            if real is None:
+                raise ValueError("feature matching needs a real batch")
+            with torch.no_grad():
+                target = wide(D(real, real_y).features).mean(0)
+            loss = (wide(f.features).mean(0) - target).pow(2).sum()
         else:
             loss = self.loss.g(wide(f.logits))
         if f.class_logits is not None and fake_y is not None:

@@ -135,7 +135,7 @@ class Training:
         else:
             self.D.requires_grad_(False)
             with self._autocast():
-                g_loss = self.objective.generator_loss(self.D, fake, fake_y)
+                g_loss = self.objective.generator_loss(self.D, fake, fake_y, real, real_y)
             g_loss.backward()
             self.D.requires_grad_(True)
         self.opt_g.step()
