@@ -79,4 +79,27 @@ def test_cli_prints_the_table(tmp_path, capsys):
                  "--seeds", "1", "--metrics", "modes", "--n", "100", "--out", str(tmp_path / "abl")])
     out = capsys.readouterr().out
     assert code == 0 and "| loss.real_label=0.9 |" in out and "ablation.png" in out
+    assert "--vary loss.real_label=1.0,0.9" in (tmp_path / "abl" / "ablation.md").read_text().splitlines()[0]
     assert main(["ablate", "toy_ring", "--seeds", "0", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_table_takes_every_variants_keys():
+    from ganforge.ablation import Summary, format_table
+
+    summary = Summary([{"name": "a", "mean": {"x": 1.0}, "std": {"x": 0.0}},
+                       {"name": "b", "mean": {"x": 2.0, "y": 3.0}, "std": {"x": 0.5, "y": 0.0}}])
+    table = format_table(summary)
+    assert "| variant | x | y |" in table and "| a | 1 ± 0 | - |" in table and "| b | 2 ± 0.5 | 3 ± 0 |" in table
+
+
+def test_comparison_picture_keeps_wide_pictures_whole(tmp_path):
+    from PIL import Image
+
+    from ganforge.ablation import save_comparison_picture
+
+    samples = tmp_path / "v" / "seed0" / "samples"
+    samples.mkdir(parents=True)
+    Image.new("RGB", (600, 100), "red").save(samples / "step_0000010.png")
+    picture = Image.open(save_comparison_picture([Variant("v", ())], tmp_path, height=100))
+    assert picture.size == (160 + 600, 100 + 16)
+    assert picture.getpixel((160 + 599, 16 + 99)) == (255, 0, 0)  # the right end survived

@@ -11,7 +11,7 @@ import itertools
 import json
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -119,7 +119,9 @@ def default_n(config: RunConfig) -> int:
 
 
 def run_ablation(config_path: str | Path, overrides: list[str], grid: list[Variant], seeds: int, out: str | Path,
-                 metrics: str = "", n: int | None = None, jobs: int = 1, progress: bool = True) -> Summary:
+                 metrics: str = "", n: int | None = None, jobs: int = 1, progress: bool = True,
+                 command: str = "") -> Summary:
+    """Train and score the grid (`command`, the invocation, is recorded in ablation.md)."""
     out = Path(out)
     if jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
@@ -135,11 +137,12 @@ def run_ablation(config_path: str | Path, overrides: list[str], grid: list[Varia
             threads = max(1, (os.cpu_count() or 1) // jobs)
             with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
                 futures = {pool.submit(run_job, job, metrics, n, threads): job for job in work}
-                for future, job in futures.items():
+                for future in as_completed(futures):  # the bar follows runs as they finish
+                    job = futures[future]
                     results[job.variant.name, job.seed] = future.result()
                     bar.update(1)
     summary = summarise(grid, seeds, results)
-    save_summary(summary, out)
+    save_summary(summary, out, command)
     save_comparison_picture(grid, out)
     return summary
 
@@ -163,17 +166,18 @@ def summarise(grid: list[Variant], seeds: int, results: dict[tuple[str, int], di
 
 def format_table(summary: Summary) -> str:
     """Markdown: one row per variant, `mean ± std` over seeds in each column."""
-    keys = list(summary.variants[0]["mean"])
+    keys = list(dict.fromkeys(k for row in summary.variants for k in row["mean"]))  # variants may differ
     lines = ["| variant | " + " | ".join(keys) + " |", "| --- |" + " --- |" * len(keys)]
     for row in summary.variants:
-        cells = [f"{row['mean'][k]:.3g} ± {row['std'][k]:.2g}" for k in keys]
+        cells = [f"{row['mean'][k]:.3g} ± {row['std'][k]:.3g}" if k in row["mean"] else "-" for k in keys]
         lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def save_summary(summary: Summary, out: Path) -> None:
+def save_summary(summary: Summary, out: Path, command: str = "") -> None:
     seeds = summary.variants[0]["seeds"]
-    text = f"Mean ± standard deviation over {seeds} seed(s).\n\n{format_table(summary)}\n"
+    made_by = f"`{command}`\n\n" if command else ""
+    text = f"{made_by}Mean ± standard deviation over {seeds} seed(s).\n\n{format_table(summary)}\n"
     with atomic_path(out / "ablation.md") as tmp:
         Path(tmp).write_text(text)
     with atomic_path(out / "ablation.json") as tmp:
@@ -189,23 +193,27 @@ def _snapshots(run_dir: Path) -> list[Path]:
     return [pictures[i] for i in sorted(set(index))]
 
 
+def _scaled(image, height: int):
+    """`image` resized to `height`, keeping its aspect ratio."""
+    return image.resize((max(1, image.width * height // image.height), height))
+
+
 def save_comparison_picture(grid: list[Variant], out: Path, height: int = 220) -> Path:
     """ablation.png: a row per variant (its seed-0 run), its sample pictures over training left to right."""
     from PIL import Image, ImageDraw
 
     rows = [(v.name, _snapshots(out / v.slug / "seed0")) for v in grid]
     label_width, caption = 160, 16
-    columns = max((len(p) for _, p in rows), default=1) or 1
-    canvas = Image.new("RGB", (label_width + columns * height, len(rows) * (height + caption)), "white")
+    scaled = [[_scaled(Image.open(path).convert("RGB"), height) for path in pictures] for _, pictures in rows]
+    cell = max((image.width for images in scaled for image in images), default=height)
+    columns = max((len(images) for images in scaled), default=1) or 1
+    canvas = Image.new("RGB", (label_width + columns * cell, len(rows) * (height + caption)), "white")
     draw = ImageDraw.Draw(canvas)
     for r, (name, pictures) in enumerate(rows):
         top = r * (height + caption)
         draw.text((4, top + height // 2), name[:26], fill="black")
-        for c, path in enumerate(pictures):
-            image = Image.open(path).convert("RGB")
-            image = image.resize((max(1, image.width * height // image.height), height))
-            image = image.crop((0, 0, height, height)) if image.width > height else image
-            left = label_width + c * height
+        for c, (path, image) in enumerate(zip(pictures, scaled[r])):
+            left = label_width + c * cell
             canvas.paste(image, (left, top + caption))
             draw.text((left + 4, top + 2), f"step {int(path.stem.split('_')[-1])}", fill="black")
     path = out / "ablation.png"

@@ -99,7 +99,7 @@ def cmd_ablate(args: argparse.Namespace) -> None:
     config_file = preset_path(args.config)
     out = Path(args.out or f"runs/ablate-{config_file.stem}")
     summary = run_ablation(config_file, args.overrides, grid, args.seeds, out, metrics=args.metrics, n=args.n,
-                           jobs=args.jobs)
+                           jobs=args.jobs, command=" ".join(["ganforge", *args.argv]))
     print(format_table(summary))
     print(f"table:    {out / 'ablation.md'}")
     print(f"pictures: {out / 'ablation.png'}")
@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded by commands that report themselves
     if args.command in ("train", "ablate"):  # overrides may follow options: `train CONFIG --out DIR a.b=1`
         unknown = [e for e in extra if e.startswith("-") or "=" not in e]
         if unknown:
