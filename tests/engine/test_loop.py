@@ -127,3 +127,13 @@ def test_scalars_are_mirrored_to_tensorboard_when_installed(tmp_path, monkeypatc
     train(make_config({}, overrides), run_dir=tmp_path / "run")
     assert written[0] == ("dir", str(tmp_path / "run" / "tensorboard"))
     assert ("loss/d", 10) in written and ("loss/g", 20) in written and written[-1] == ("closed", None)
+
+
+def test_log_records_the_balance_of_d_and_g(tmp_path):
+    """Goodfellow 2016, section 5.1: the D/G loss ratio is logged beside D's accuracy on real and fake."""
+    from ganforge.engine.stats import read_log
+
+    train(make_config({}, toy_overrides(tmp_path, steps=20)), run_dir=tmp_path / "r")
+    for record in read_log(tmp_path / "r" / "log.jsonl"):
+        assert record["loss/d_over_g"] == pytest.approx(record["loss/d"] / record["loss/g"])
+        assert 0 <= record["d/acc_real"] <= 1 and 0 <= record["d/acc_fake"] <= 1
