@@ -103,3 +103,29 @@ def test_comparison_picture_keeps_wide_pictures_whole(tmp_path):
     picture = Image.open(save_comparison_picture([Variant("v", ())], tmp_path, height=100))
     assert picture.size == (160 + 600, 100 + 16)
     assert picture.getpixel((160 + 599, 16 + 99)) == (255, 0, 0)  # the right end survived
+
+
+def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path, monkeypatch):
+    """Ctrl-C inside a run leaves a checkpoint; the same ablate command resumes that run, not restarts it."""
+    from ganforge.engine.training import Training
+    from ganforge.errors import Interrupted
+
+    out = tmp_path / "abl"
+    overrides = toy_overrides(tmp_path, steps=30) + ["train.ckpt_every=10"]
+    grid = parse_grid([], ["plain:"])
+    original = Training.train_step
+
+    def stop_at_step_12(self):
+        if self.step == 12:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(Training, "train_step", stop_at_step_12)
+    with pytest.raises(Interrupted, match="--resume"):
+        run_ablation(None, overrides, grid, 1, out, metrics="modes", n=500, progress=False)
+    monkeypatch.setattr(Training, "train_step", original)
+    steps_run = []
+    monkeypatch.setattr(Training, "train_step", lambda self: steps_run.append(self.step) or original(self))
+    summary = run_ablation(None, overrides, grid, 1, out, metrics="modes", n=500, progress=False)
+    assert steps_run == list(range(12, 30))
+    assert summary.variants[0]["runs"][0]["modes"] >= 0

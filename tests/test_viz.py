@@ -44,3 +44,25 @@ def test_save_samples_dispatches_by_shape(tmp_path):
     assert save_samples(torch.randn(10, 1), tmp_path / "c.png").is_file()
     with pytest.raises(ValueError, match="cannot picture"):
         save_samples(torch.randn(10, 3), tmp_path / "d.png")
+
+
+def test_toy_plots_keep_the_data_window_whatever_the_samples(tmp_path, monkeypatch):
+    """Snapshots over training share their axes (set by the real data), so they compare at a glance."""
+    import ganforge.viz as viz
+
+    limits = []
+    original = viz._save_figure
+
+    def record(plt, fig, path):
+        ax = fig.get_axes()[0]
+        limits.append((ax.get_xlim(), ax.get_ylim()))
+        return original(plt, fig, path)
+
+    monkeypatch.setattr(viz, "_save_figure", record)
+    real = torch.tensor([[-1.0, -1.0], [1.0, 1.0], [0.0, 0.5]])
+    save_points(torch.zeros(10, 2), tmp_path / "a.png", real=real)
+    save_points(torch.randn(10, 2) * 50, tmp_path / "b.png", real=real)  # samples far outside the data
+    assert limits[0] == limits[1]
+    (x_low, x_high), (y_low, y_high) = limits[0]
+    assert x_low < -1 and x_high > 1 and y_low < -1 and y_high > 1  # the data fit, with a margin
+    assert x_high - x_low == pytest.approx(3.0, rel=1e-3)  # 1.5 times the data's extent

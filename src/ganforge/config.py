@@ -51,6 +51,11 @@ class ModelConfig:
     pack: int = 1                   # PacGAN (Lin et al. 2018): D judges this many samples at once
     mbd_kernels: int = 0            # minibatch discrimination (Salimans et al. 2016): kernels B; 0 turns it off
     mbd_dim: int = 5                # minibatch discrimination: dimension C of each kernel
+    d_norm: str = "batch"           # dcgan D's normalisation after its hidden convolutions: batch or none
+                                    # (none for gradient penalties, whose per-sample gradients BN would mix)
+    d_sn: bool = False              # spectral normalisation (Miyato et al. 2018) of every D conv/linear layer
+    g_sn: bool = False              # the same for G (Zhang et al. 2019's SAGAN does both)
+    sn_iterations: int = 1          # power iterations per forward pass of each normalised layer
 
 
 @dataclass
@@ -60,6 +65,14 @@ class LossConfig:
     fake_label: float = 0.0         # D's target on samples; keep 0 (smoothing it is warned against)
     feature_matching: bool = False  # G matches D's mean last hidden features on real data instead of fooling D
     aux_weight: float = 1.0         # weight of the class losses of acgan and classes discriminators
+
+
+@dataclass
+class RegConfig:
+    gp: float = 0.0                 # WGAN-GP gradient penalty weight lambda (Gulrajani et al. 2017 use 10)
+    r1: float = 0.0                 # R1 penalty weight gamma on real data (Mescheder et al. 2018): gamma/2 E|grad|^2
+    every: int = 1                  # lazy regularisation: penalties every this many D steps, weight times this
+    clip: float = 0.0               # WGAN weight clipping: D's parameters to [-clip, clip] after each step; 0 off
 
 
 @dataclass
@@ -109,6 +122,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    reg: RegConfig = field(default_factory=RegConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -264,6 +278,7 @@ def validate(config: RunConfig) -> None:
 G_LABELS = ("none", "concat", "cbn")
 D_LABELS = ("none", "concat", "acgan", "projection", "classes")
 G_NORMS = ("batch", "reference", "virtual")
+D_NORMS = ("batch", "none")
 SMOOTHABLE_LOSSES = ("ns", "minimax")
 
 
@@ -293,6 +308,12 @@ def _validate_tricks(config: RunConfig) -> None:
              f"label smoothing changes the targets of a cross-entropy loss; loss.name={loss.name} has none "
              f"(use ns or minimax)")
     _require(loss.aux_weight >= 0, f"loss.aux_weight must be >= 0, got {loss.aux_weight}")
+    _require(m.d_norm in D_NORMS, f"model.d_norm must be one of {', '.join(D_NORMS)}, got {m.d_norm!r}")
+    _require(m.sn_iterations > 0, f"model.sn_iterations must be positive, got {m.sn_iterations}")
+    reg = config.reg
+    for name in ("gp", "r1", "clip"):
+        _require(getattr(reg, name) >= 0, f"reg.{name} must be >= 0, got {getattr(reg, name)}")
+    _require(reg.every > 0, f"reg.every must be positive, got {reg.every}")
     _require(config.train.unroll >= 0, f"train.unroll must be >= 0, got {config.train.unroll}")
     _require(not (config.train.unroll and loss.feature_matching),
              "train.unroll and loss.feature_matching both replace G's loss; choose one")
@@ -307,6 +328,15 @@ def config_warnings(config: RunConfig) -> list[str]:
             f"becomes D*(x) = (a p_data(x) + b p_model(x)) / (p_data(x) + p_model(x)) with b > 0, which stays "
             f"at b where only the generator puts mass, so samples far from the data are not pushed back "
             f"(Goodfellow 2016, section 4.2); smooth only the real targets (loss.real_label)")
+    if (config.reg.gp or config.reg.r1) and config.model.name == "dcgan" and config.model.d_norm == "batch":
+        warnings.append(
+            "a gradient penalty with batch norm in D: each sample's gradient then depends on the rest of its "
+            "batch, so the penalty no longer constrains D per sample (Gulrajani et al. 2017, section 4); set "
+            "model.d_norm=none")
+    if config.loss.name == "wasserstein" and not (config.reg.gp or config.reg.clip or config.model.d_sn):
+        warnings.append(
+            "loss.name=wasserstein without a Lipschitz constraint: the critic's outputs can grow without bound; "
+            "set reg.gp=10, reg.clip=0.01 or model.d_sn=true")
     return warnings
 
 

@@ -46,7 +46,7 @@ def test_build_and_rebuild_from_spec():
     assert spec["generator"] == {"z_dim": 8, "resolution": 16, "channels": 1, "width": 4, "num_classes": 0,
                                  "label": "none", "norm": "batch", "reference_size": 64}
     assert spec["discriminator"] == {"resolution": 16, "channels": 1, "width": 4, "num_classes": 0,
-                                     "label": "none", "pack": 1, "mbd_kernels": 0, "mbd_dim": 5}
+                                     "label": "none", "pack": 1, "mbd_kernels": 0, "mbd_dim": 5, "norm": "batch"}
     G2 = rebuild(spec, "generator")
     G2.load_state_dict(G.state_dict())
     z = torch.randn(2, 8)
@@ -60,3 +60,10 @@ def test_wrong_data_shape_is_a_config_error():
         build_models(ModelConfig(name="dcgan"), (2,))
     with pytest.raises(ConfigError, match="expects points"):
         build_models(ModelConfig(name="mlp"), (1, 32, 32))
+
+
+def test_discriminator_without_batch_norm_gets_conv_biases():
+    D = DCGANDiscriminator(resolution=32, channels=1, width=8, norm="none")
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
+    convs = [m for m in D.body if isinstance(m, nn.Conv2d)]
+    assert convs[0].bias is None and all(c.bias is not None for c in convs[1:])

@@ -130,6 +130,7 @@ def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator
 
     def flush() -> None:
         nonlocal interval_start, interval_steps, io_seconds
+        training.report_sigmas()
         record = training.stats.collect()
         now = time.perf_counter()
         busy = now - interval_start - io_seconds

@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import LossConfig
+from ..config import LossConfig, RegConfig
 from ..losses import GanLoss, smoothed_bce_d_loss
 from ..models.discriminator import DOutput
+from ..regularisers import gradient_penalty, r1_penalty
 from .stats import Stats
 
 Judge = Callable[[torch.Tensor, "torch.Tensor | None"], DOutput]
@@ -30,8 +31,9 @@ def judge(D: nn.Module) -> Judge:
 
 
 class Objective:
-    def __init__(self, loss: GanLoss, config: LossConfig, stats: Stats) -> None:
+    def __init__(self, loss: GanLoss, config: LossConfig, stats: Stats, reg: RegConfig | None = None) -> None:
         self.loss, self.config, self.stats = loss, config, stats
+        self.reg = reg or RegConfig()
         self.smoothed = config.real_label != 1.0 or config.fake_label != 0.0
 
     def adversarial_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -63,6 +65,26 @@ class Objective:
         if r.class_logits is not None:
             self.stats.report("d/class_acc_real", (r.class_logits.argmax(1) == real_y).float().mean())
         return loss
+
+    @property
+    def penalised(self) -> bool:
+        return self.reg.gp > 0 or self.reg.r1 > 0
+
+    def penalty(self, D: nn.Module, real: torch.Tensor, real_y: torch.Tensor | None, fake: torch.Tensor,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """The weighted gradient penalties, scaled by `reg.every` when they are applied only every that many
+        steps (lazy regularisation keeps the average weight). Interpolates are judged with the real labels."""
+        total = torch.zeros((), device=real.device)
+        critic = lambda x: D(x, real_y)  # noqa: E731
+        if self.reg.gp > 0:
+            gp = gradient_penalty(critic, real, fake, generator)
+            self.stats.report("reg/gp", gp)
+            total = total + self.reg.gp * gp
+        if self.reg.r1 > 0:
+            r1 = r1_penalty(critic, real)
+            self.stats.report("reg/r1", r1)
+            total = total + self.reg.r1 / 2 * r1
+        return total * self.reg.every
 
     def generator_loss(self, D: Judge | nn.Module, fake: torch.Tensor, fake_y: torch.Tensor | None,
                        real: torch.Tensor | None = None, real_y: torch.Tensor | None = None) -> torch.Tensor:

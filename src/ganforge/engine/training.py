@@ -15,7 +15,9 @@ from ..config import AdamConfig, RunConfig
 from ..data import BatchOrder, Dataset
 from ..errors import CheckpointError
 from ..models import build_models, class_count
+from ..models.spectral import spectral_sigmas
 from ..registry import LOSSES
+from ..regularisers import clip_weights
 from .checkpoint import load_state
 from .ema import EMA
 from .objective import Objective
@@ -57,7 +59,7 @@ class Training:
         self.opt_d = make_adam(self.D.parameters(), config.optim.d)
         self.ema = EMA(self.G, config.train.ema_decay) if config.train.ema_decay > 0 else None
         self.stats = Stats()
-        self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats)
+        self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg)
         self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed)
         self.z_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.fixed_z = self.sample_z(self.picture_size)
@@ -111,7 +113,7 @@ class Training:
         during a plain G step so no time is spent on gradients nobody uses; an unrolled G step needs them
         for the look-ahead, and only G's gradients are kept.
         """
-        n_dis, batch_size = self.config.train.n_dis, self.config.train.batch_size
+        n_dis, batch_size, reg = self.config.train.n_dis, self.config.train.batch_size, self.config.reg
         for k in range(n_dis):
             real, real_y = self.real_batch()
             z, fake_y = self.sample_z(batch_size), self.sample_y(batch_size)
@@ -120,9 +122,13 @@ class Training:
                 fake = self.G(z, fake_y)
             with self._autocast():
                 d_loss = self.objective.discriminator_loss(self.D, real, real_y, fake, fake_y)
+                if self.objective.penalised and (self.step * n_dis + k) % reg.every == 0:
+                    d_loss = d_loss + self.objective.penalty(self.D, real, real_y, fake, self.z_generator)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
+            if reg.clip:
+                clip_weights(self.D, reg.clip)
 
         self.opt_g.zero_grad(set_to_none=True)
         unroll = self.config.train.unroll
@@ -144,6 +150,12 @@ class Training:
             self.ema.update(self.G)
         self.step += 1
         return Phase(d_loss.detach(), g_loss.detach())
+
+    def report_sigmas(self) -> None:
+        """Each spectrally normalised layer's current sigma estimate, as `sigma/<net>/<layer>`."""
+        for net_name, net in (("g", self.G), ("d", self.D)):
+            for layer, sigma in spectral_sigmas(net).items():
+                self.stats.report(f"sigma/{net_name}/{layer}", torch.tensor(sigma))
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor:

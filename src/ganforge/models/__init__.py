@@ -14,6 +14,7 @@ from torch import nn
 from ..config import ModelConfig
 from ..errors import ConfigError
 from ..registry import MODELS
+from .spectral import apply_spectral_norm
 
 ArgumentsFn = Callable[[ModelConfig, tuple[int, ...], int], tuple[dict, dict]]
 
@@ -34,6 +35,22 @@ def shape_error(family: str, shape: tuple[int, ...], expected: str) -> ConfigErr
     return ConfigError(f"model {family!r} cannot take data of shape {list(shape)}: it expects {expected}")
 
 
+def image_arguments(family: str, config: ModelConfig, sample_shape: tuple[int, ...], num_classes: int,
+                    min_resolution: int = 8) -> tuple[dict, dict]:
+    """Constructor arguments of the convolutional families: (G kwargs, D kwargs) for square images."""
+    if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2] or sample_shape[1] < min_resolution:
+        raise shape_error(family, sample_shape, f"square images [C, R, R] with R >= {min_resolution}")
+    channels, resolution, _ = sample_shape
+    return (
+        {"z_dim": config.z_dim, "resolution": resolution, "channels": channels, "width": config.g_channels,
+         "num_classes": num_classes, "label": config.g_label, "norm": config.g_norm,
+         "reference_size": config.reference_size},
+        {"resolution": resolution, "channels": channels, "width": config.d_channels, "num_classes": num_classes,
+         "label": config.d_label, "pack": config.pack, "mbd_kernels": config.mbd_kernels,
+         "mbd_dim": config.mbd_dim},
+    )
+
+
 def build_models(config: ModelConfig, sample_shape: tuple[int, ...],
                  num_classes: int = 0) -> tuple[nn.Module, nn.Module, dict]:
     """Build G and D for data of `sample_shape` (`[C, H, W]` or `[D]`) with `num_classes` labels (0: the data
@@ -45,17 +62,24 @@ def build_models(config: ModelConfig, sample_shape: tuple[int, ...],
     family: ModelFamily = MODELS.get(config.name)
     g_kwargs, d_kwargs = family.arguments(config, sample_shape, num_classes)
     spec = {"family": config.name, "generator": g_kwargs, "discriminator": d_kwargs}
-    return family.generator(**g_kwargs), family.discriminator(**d_kwargs), spec
+    normalised = {part: config.sn_iterations for part, on in (("generator", config.g_sn),
+                                                                ("discriminator", config.d_sn)) if on}
+    if normalised:  # only then, so checkpoints from before spectral norm existed keep their spec
+        spec["spectral_norm"] = normalised
+    return rebuild(spec, "generator"), rebuild(spec, "discriminator"), spec
 
 
 def rebuild(spec: dict, part: str) -> nn.Module:
-    """Rebuild the `part` ("generator" or "discriminator") recorded in a checkpoint's model spec."""
+    """Rebuild the `part` ("generator" or "discriminator") recorded in a checkpoint's model spec, spectral
+    normalisation included."""
     family: ModelFamily = MODELS.get(spec["family"])
     cls = family.generator if part == "generator" else family.discriminator
     try:
-        return cls(**spec[part])
+        net = cls(**spec[part])
     except TypeError as exc:
         raise ConfigError(f"cannot rebuild {spec['family']} {part}: {exc}") from None
+    iterations = spec.get("spectral_norm", {}).get(part, 0)
+    return apply_spectral_norm(net, iterations, embeddings=part == "discriminator") if iterations else net
 
 
 def class_count(G: nn.Module) -> int:
@@ -85,4 +109,4 @@ def discriminator_probability(D: nn.Module) -> Callable[[torch.Tensor], torch.Te
     return probability
 
 
-from . import mlp, dcgan  # noqa: E402,F401  (registration)
+from . import mlp, dcgan, sngan, resnet  # noqa: E402,F401  (registration)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from . import ModelFamily, register_family, shape_error
+from . import ModelFamily, image_arguments, register_family
 from .discriminator import Discriminator
 from .generator import Generator
 from .init import dcgan_init
@@ -57,18 +57,21 @@ class DCGANDiscriminator(Discriminator):
 
     Mirror of the generator: stride-2 4x4 convolutions from `width` channels doubling down to 4x4; the heads
     read the flattened 4x4 map (a linear layer on it equals the paper's final 4x4 valid convolution). The
-    body's output is the feature map the DCGAN paper reuses for classification.
+    body's output is the feature map the DCGAN paper reuses for classification. `norm="none"` drops the
+    batch norm, for gradient penalties and spectral normalisation.
     """
 
     def __init__(self, resolution: int, channels: int, width: int, num_classes: int = 0, label: str = "none",
-                 pack: int = 1, mbd_kernels: int = 0, mbd_dim: int = 5) -> None:
+                 pack: int = 1, mbd_kernels: int = 0, mbd_dim: int = 5, norm: str = "batch") -> None:
         super().__init__(num_classes, label, pack, mbd_kernels, mbd_dim)
         stages = _stage_count(resolution)
         widths = [width * 2 ** i for i in range(stages)]  # e.g. 32x32: [w, 2w, 4w]
         layers: list[nn.Module] = [nn.Conv2d(self.input_channels(channels), widths[0], 4, 2, 1, bias=False),
                                    nn.LeakyReLU(0.2, inplace=True)]
         for n_in, n_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Conv2d(n_in, n_out, 4, 2, 1, bias=False), nn.BatchNorm2d(n_out),
+            # without batch norm the convolution needs its own bias
+            layers += [nn.Conv2d(n_in, n_out, 4, 2, 1, bias=norm == "none"),
+                       nn.BatchNorm2d(n_out) if norm == "batch" else nn.Identity(),
                        nn.LeakyReLU(0.2, inplace=True)]
         self.body = nn.Sequential(*layers)
         self.build_heads(widths[-1] * 4 * 4)
@@ -76,17 +79,8 @@ class DCGANDiscriminator(Discriminator):
 
 
 def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: int) -> tuple[dict, dict]:
-    if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2] or sample_shape[1] < 8:
-        raise shape_error("dcgan", sample_shape, "square images [C, R, R] with R >= 8")
-    channels, resolution, _ = sample_shape
-    return (
-        {"z_dim": config.z_dim, "resolution": resolution, "channels": channels, "width": config.g_channels,
-         "num_classes": num_classes, "label": config.g_label, "norm": config.g_norm,
-         "reference_size": config.reference_size},
-        {"resolution": resolution, "channels": channels, "width": config.d_channels, "num_classes": num_classes,
-         "label": config.d_label, "pack": config.pack, "mbd_kernels": config.mbd_kernels,
-         "mbd_dim": config.mbd_dim},
-    )
+    g_kwargs, d_kwargs = image_arguments("dcgan", config, sample_shape, num_classes)
+    return g_kwargs, {**d_kwargs, "norm": config.d_norm}
 
 
 register_family("dcgan", ModelFamily(DCGANGenerator, DCGANDiscriminator, _arguments,
