@@ -56,6 +56,7 @@ class ModelConfig:
     d_sn: bool = False              # spectral normalisation (Miyato et al. 2018) of every D conv/linear layer
     g_sn: bool = False              # the same for G (Zhang et al. 2019's SAGAN does both)
     sn_iterations: int = 1          # power iterations per forward pass of each normalised layer
+    mbstd_group: int = 4            # pggan D: minibatch standard deviation group size; 0 removes the layer
 
 
 @dataclass
@@ -309,6 +310,7 @@ def _validate_tricks(config: RunConfig) -> None:
              f"(use ns or minimax)")
     _require(loss.aux_weight >= 0, f"loss.aux_weight must be >= 0, got {loss.aux_weight}")
     _require(m.d_norm in D_NORMS, f"model.d_norm must be one of {', '.join(D_NORMS)}, got {m.d_norm!r}")
+    _require(m.mbstd_group >= 0, f"model.mbstd_group must be >= 0, got {m.mbstd_group}")
     _require(m.sn_iterations > 0, f"model.sn_iterations must be positive, got {m.sn_iterations}")
     reg = config.reg
     for name in ("gp", "r1", "clip"):
