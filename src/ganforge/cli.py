@@ -45,6 +45,8 @@ def cmd_train(args: argparse.Namespace) -> None:
                    evaluator=training_evaluator(config), better=higher_is_better)
     print(f"trained to step {result.steps} at {result.images_per_second:.0f} images/s")
     print(f"samples:    {result.picture}")
+    if (result.run_dir / "growth.png").is_file():
+        print(f"growth:     {result.run_dir / 'growth.png'}  (each resolution's samples at its end)")
     print(f"checkpoint: {result.checkpoint}")
     print(f"log:        {result.run_dir / 'log.jsonl'}")
 

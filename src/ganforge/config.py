@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ class ModelConfig:
     g_sn: bool = False              # the same for G (Zhang et al. 2019's SAGAN does both)
     sn_iterations: int = 1          # power iterations per forward pass of each normalised layer
     mbstd_group: int = 4            # pggan D: minibatch standard deviation group size; 0 removes the layer
+    halve_from: int = 32            # pggan: channels are g/d_channels up to this resolution, then halve per
+                                    # doubling (Karras et al.: 512 channels up to 32x32)
 
 
 @dataclass
@@ -70,10 +73,23 @@ class LossConfig:
 
 @dataclass
 class RegConfig:
+    drift: float = 0.0              # PGGAN's drift term: this times E[D(x)^2] on real data (Karras et al.: 1e-3)
     gp: float = 0.0                 # WGAN-GP gradient penalty weight lambda (Gulrajani et al. 2017 use 10)
     r1: float = 0.0                 # R1 penalty weight gamma on real data (Mescheder et al. 2018): gamma/2 E|grad|^2
     every: int = 1                  # lazy regularisation: penalties every this many D steps, weight times this
     clip: float = 0.0               # WGAN weight clipping: D's parameters to [-clip, clip] after each step; 0 off
+
+
+@dataclass
+class GrowthConfig:
+    """Progressive growing (Karras et al. 2017), for growing model families (pggan). A list holds one value
+    per resolution from 4x4 up, or a single value for all of them."""
+
+    stable_images: list[int] = field(default_factory=list)  # real images shown per stabilising phase; [] = no
+                                                            # growing (train at the full resolution throughout)
+    fade_images: list[int] = field(default_factory=list)    # per fade-in phase (alpha 0 -> 1), for 8x8 upward;
+                                                            # [] = the same as stable_images
+    batch_sizes: list[int] = field(default_factory=list)    # per resolution; [] = train.batch_size throughout
 
 
 @dataclass
@@ -124,6 +140,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     reg: RegConfig = field(default_factory=RegConfig)
+    growth: GrowthConfig = field(default_factory=GrowthConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -149,6 +166,11 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             except ConfigError as exc:
                 errors.append(exc)
         raise errors[0]
+    if origin is list:  # a single value stands for a list of one
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            return [_coerce(value, item, key)]
+        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(f"config key {key!r} must be a mapping, got {value!r}")
@@ -310,15 +332,38 @@ def _validate_tricks(config: RunConfig) -> None:
              f"(use ns or minimax)")
     _require(loss.aux_weight >= 0, f"loss.aux_weight must be >= 0, got {loss.aux_weight}")
     _require(m.d_norm in D_NORMS, f"model.d_norm must be one of {', '.join(D_NORMS)}, got {m.d_norm!r}")
+    _require(m.halve_from >= 4 and m.halve_from & (m.halve_from - 1) == 0,
+             f"model.halve_from must be a power of two >= 4, got {m.halve_from}")
     _require(m.mbstd_group >= 0, f"model.mbstd_group must be >= 0, got {m.mbstd_group}")
     _require(m.sn_iterations > 0, f"model.sn_iterations must be positive, got {m.sn_iterations}")
     reg = config.reg
-    for name in ("gp", "r1", "clip"):
+    for name in ("drift", "gp", "r1", "clip"):
         _require(getattr(reg, name) >= 0, f"reg.{name} must be >= 0, got {getattr(reg, name)}")
     _require(reg.every > 0, f"reg.every must be positive, got {reg.every}")
+    _validate_growth(config)
     _require(config.train.unroll >= 0, f"train.unroll must be >= 0, got {config.train.unroll}")
     _require(not (config.train.unroll and loss.feature_matching),
              "train.unroll and loss.feature_matching both replace G's loss; choose one")
+
+
+def _validate_growth(config: RunConfig) -> None:
+    g = config.growth
+    for name in ("stable_images", "fade_images", "batch_sizes"):
+        values = getattr(g, name)
+        _require(all(v > 0 for v in values), f"growth.{name} must hold positive numbers, got {values}")
+    growing = bool(g.stable_images)
+    _require(growing or not (g.fade_images or g.batch_sizes),
+             "growth.fade_images and growth.batch_sizes need growth.stable_images (the growing schedule)")
+    _require(not growing or config.model.name == "pggan",
+             f"progressive growing (growth.stable_images) needs a growing model: model.name=pggan, "
+             f"got {config.model.name}")
+    if growing:
+        stages = int(math.log2(config.data.resolution)) - 1
+        for name, allowed in (("stable_images", stages), ("fade_images", stages - 1), ("batch_sizes", stages)):
+            count = len(getattr(g, name))
+            _require(count in (0, 1, allowed),
+                     f"growth.{name} needs 1 or {allowed} values for data.resolution={config.data.resolution} "
+                     f"(4x4 to {config.data.resolution}x{config.data.resolution}), got {count}")
 
 
 def config_warnings(config: RunConfig) -> list[str]:

@@ -26,7 +26,8 @@ def generator_sampler(G: nn.Module, seed: int) -> SampleFn:
     """n -> G(z) for a fresh latent draw of a generator seeded once, in eval mode, on G's device.
 
     A class-conditional G is asked for every class in turn (balanced labels), and the sampler returns the
-    labels with the samples so metrics can check them."""
+    labels with the samples so metrics can check them. Images are clipped to the data's range [-1, 1], as
+    they are when saved: a generator with a linear output (PGGAN's) can overshoot it."""
     device = next(G.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     drawn = 0
@@ -40,6 +41,8 @@ def generator_sampler(G: nn.Module, seed: int) -> SampleFn:
         G.eval()
         z = torch.randn(n, G.z_dim, generator=generator).to(device)
         out = G(z, y.to(device) if y is not None else None).float().cpu()
+        if out.dim() == 4:
+            out = out.clamp_(-1.0, 1.0)
         G.train(was_training)
         return out if y is None else (out, y)
 

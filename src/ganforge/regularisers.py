@@ -39,6 +39,12 @@ def r1_penalty(critic: Critic, real: torch.Tensor) -> torch.Tensor:
     return _input_gradient_norms(critic, real).pow(2).mean()
 
 
+def drift_penalty(real_logits: torch.Tensor) -> torch.Tensor:
+    """Karras et al. 2017, appendix A.1: E[D(x)^2] on real data (times epsilon_drift, 1e-3, by the caller),
+    which keeps a Wasserstein critic's outputs from drifting far from zero."""
+    return real_logits.float().pow(2).mean()
+
+
 @torch.no_grad()
 def clip_weights(net: nn.Module, bound: float) -> None:
     """Arjovsky et al. 2017: clamp every parameter to [-bound, bound], their crude Lipschitz constraint."""

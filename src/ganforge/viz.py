@@ -123,3 +123,23 @@ def save_samples(samples: torch.Tensor, path: str | Path, real: torch.Tensor | N
     if samples.dim() == 2 and samples.shape[1] == 1:
         return save_density_1d(samples, path, real=real)
     raise ValueError(f"cannot picture samples of shape {list(samples.shape)}")
+
+
+def join_pictures(paths: list[Path], out: str | Path, captions: list[str], gap: int = 8) -> Path:
+    """The pictures at `paths` in one row, each with its caption above it (e.g. a growing run's stages)."""
+    from PIL import ImageDraw
+
+    images = [Image.open(p).convert("RGB") for p in paths]
+    caption = 16
+    height = max(image.height for image in images) + caption
+    canvas = Image.new("RGB", (sum(image.width + gap for image in images) - gap, height), "white")
+    draw = ImageDraw.Draw(canvas)
+    left = 0
+    for image, text in zip(images, captions):
+        canvas.paste(image, (left, caption))
+        draw.text((left + 4, 2), text, fill="black")
+        left += image.width + gap
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        canvas.save(tmp, format="PNG")
+    return out

@@ -104,3 +104,26 @@ def test_eval_best_must_be_a_result_key(tmp_path):
     with pytest.raises(ConfigError, match="eval.best is 'fd_fmnist', which the chosen metrics do not give"):
         train(config, run_dir=tmp_path / "run", evaluator=training_evaluator(config))
     assert not (tmp_path / "run").exists()
+
+
+def test_generated_images_are_clipped_to_the_data_range_but_points_are_not():
+    from torch import nn
+
+    from ganforge.evaluation import generator_sampler
+
+    class Overshooting(nn.Module):
+        z_dim = 2
+
+        def __init__(self, image: bool):
+            super().__init__()
+            self.scale = nn.Parameter(torch.tensor(5.0))
+            self.image = image
+
+        def forward(self, z, y=None):
+            out = z * self.scale
+            return out.view(len(z), 1, 1, 2) if self.image else out
+
+    images = generator_sampler(Overshooting(image=True), seed=0)(500)
+    assert images.min() == -1.0 and images.max() == 1.0
+    points = generator_sampler(Overshooting(image=False), seed=0)(500)
+    assert points.abs().max() > 1.0

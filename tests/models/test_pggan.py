@@ -9,6 +9,7 @@ from ganforge.models.pggan import PGGANDiscriminator, PGGANGenerator, stage_widt
 def test_stage_widths_follow_the_paper():
     assert stage_widths(1024, 512) == [512, 512, 512, 512, 256, 128, 64, 32, 16]
     assert stage_widths(32, 64) == [64, 64, 64, 64]
+    assert stage_widths(32, 256, halve_from=4) == [256, 128, 64, 32]  # DCGAN-like, for the CPU
 
 
 def _pair(stage: int, alpha: float):

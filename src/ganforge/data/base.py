@@ -60,12 +60,16 @@ class BatchOrder:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         return torch.randperm(self.size, generator=generator)
 
-    def next(self) -> torch.Tensor:
-        if self.position + self.batch_size > self.size:
+    def next(self, batch_size: int | None = None) -> torch.Tensor:
+        """The next batch's indices; `batch_size` overrides the default (progressive growing varies it)."""
+        n = batch_size or self.batch_size
+        if n > self.size:
+            raise ValueError(f"dataset has {self.size} samples, fewer than one batch of {n}")
+        if self.position + n > self.size:
             self.epoch, self.position = self.epoch + 1, 0
             self._order = self._permutation(self.epoch)
-        index = self._order[self.position:self.position + self.batch_size]
-        self.position += self.batch_size
+        index = self._order[self.position:self.position + n]
+        self.position += n
         return index
 
     def state_dict(self) -> dict:

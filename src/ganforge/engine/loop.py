@@ -63,6 +63,16 @@ def save_picture(training: Training, path: Path) -> Path:
     return viz.save_points(samples, path, real=real, title=title)
 
 
+def save_stage_picture(training: Training, run_dir: Path, stage: int) -> Path:
+    """At the end of a growing stage: its sample grid, `samples/stage_RxR.png`, and `growth.png`, every
+    finished stage's grid side by side, so the run shows how it grew."""
+    resolution = 4 * 2 ** stage
+    path = save_picture(training, run_dir / "samples" / f"stage_{resolution}x{resolution}.png")
+    stages = sorted(run_dir.glob("samples/stage_*.png"), key=lambda p: int(p.stem.split("_")[1].split("x")[0]))
+    viz.join_pictures(stages, run_dir / "growth.png", [p.stem.split("_")[1] for p in stages])
+    return path
+
+
 def _weights_finite(training: Training) -> bool:
     return all(torch.isfinite(p).all() for p in training.G.parameters()) and all(
         torch.isfinite(p).all() for p in training.D.parameters())
@@ -122,23 +132,22 @@ def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator
     log = RunLog(run_dir, cfg.tensorboard)
     checkpoint_path = run_dir / CHECKPOINT
     picture = run_dir / "samples" / f"step_{training.step:07d}.png"
-    images_per_step = cfg.batch_size * cfg.n_dis
     start_step, io_seconds, io_total = training.step, 0.0, 0.0
     run_start = interval_start = time.perf_counter()
-    interval_steps = 0
+    interval_steps = interval_images = images_done = 0
     bar = tqdm(total=cfg.steps, initial=training.step, disable=not progress, unit="step", dynamic_ncols=True)
 
     def flush() -> None:
-        nonlocal interval_start, interval_steps, io_seconds
-        training.report_sigmas()
+        nonlocal interval_start, interval_steps, interval_images, io_seconds
+        training.report_state()
         record = training.stats.collect()
         now = time.perf_counter()
         busy = now - interval_start - io_seconds
         if record.get("loss/g"):  # balance of the two players (Goodfellow 2016, section 5.1)
             record["loss/d_over_g"] = record["loss/d"] / record["loss/g"]
         record.update(step=training.step, time=now - run_start,
-                      images_per_second=interval_steps * images_per_step / max(busy, 1e-9))
-        interval_start, interval_steps, io_seconds = now, 0, 0.0
+                      images_per_second=interval_images / max(busy, 1e-9))
+        interval_start, interval_steps, interval_images, io_seconds = now, 0, 0, 0.0
         log.write(record)
         bad = first_non_finite(record)
         if bad is not None or not _weights_finite(training):
@@ -150,8 +159,11 @@ def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator
 
     try:
         while training.step < cfg.steps:
-            training.train_step()
+            stage = training.growth[0]
+            phase = training.train_step()
             interval_steps += 1
+            interval_images += phase.images
+            images_done += phase.images
             bar.update(1)
             out_of_time = cfg.time_limit > 0 and time.perf_counter() - run_start >= cfg.time_limit
             step, last = training.step, training.step == cfg.steps or out_of_time
@@ -161,6 +173,8 @@ def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator
             io_start = time.perf_counter()
             if step % cfg.sample_every == 0 or last:
                 picture = save_picture(training, run_dir / "samples" / f"step_{step:07d}.png")
+            if training.schedule is not None and (last or training.growth[0] != stage):
+                save_stage_picture(training, run_dir, stage)
             if evaluator is not None and (last or (eval_every and step % eval_every == 0)):
                 _evaluate(training, evaluator, better, run_dir)
             if save_now:
@@ -179,9 +193,7 @@ def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator
         bar.close()
         log.close()
     elapsed = time.perf_counter() - run_start - io_total
-    done = training.step - start_step
-    return RunResult(run_dir, checkpoint_path, picture, training.step,
-                     done * images_per_step / max(elapsed, 1e-9))
+    return RunResult(run_dir, checkpoint_path, picture, training.step, images_done / max(elapsed, 1e-9))
 
 
 def _payload(training: Training) -> dict:

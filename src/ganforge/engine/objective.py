@@ -15,7 +15,7 @@ from torch import nn
 from ..config import LossConfig, RegConfig
 from ..losses import GanLoss, smoothed_bce_d_loss
 from ..models.discriminator import DOutput
-from ..regularisers import gradient_penalty, r1_penalty
+from ..regularisers import drift_penalty, gradient_penalty, r1_penalty
 from .stats import Stats
 
 Judge = Callable[[torch.Tensor, "torch.Tensor | None"], DOutput]
@@ -58,6 +58,10 @@ class Objective:
                            fake: torch.Tensor, fake_y: torch.Tensor | None) -> torch.Tensor:
         loss, r, f = self.d_terms(judge(D), real, real_y, fake.detach(), fake_y)
         self.stats.report("loss/d", loss)
+        if self.reg.drift > 0:
+            drift = drift_penalty(r.logits)
+            self.stats.report("reg/drift", drift)
+            loss = loss + self.reg.drift * drift
         self.stats.report("d/logit_real", r.logits.mean())
         self.stats.report("d/logit_fake", f.logits.mean())
         self.stats.report("d/acc_real", (r.logits > 0).float().mean())

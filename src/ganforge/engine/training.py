@@ -20,6 +20,7 @@ from ..registry import LOSSES
 from ..regularisers import clip_weights
 from .checkpoint import load_state
 from .ema import EMA
+from .growth import Schedule, blend_real
 from .objective import Objective
 from .unrolled import unrolled_judge
 from .stats import Stats
@@ -41,6 +42,7 @@ class Phase:
 
     d_loss: torch.Tensor
     g_loss: torch.Tensor
+    images: int  # real images D saw in the step
 
 
 class Training:
@@ -60,6 +62,9 @@ class Training:
         self.ema = EMA(self.G, config.train.ema_decay) if config.train.ema_decay > 0 else None
         self.stats = Stats()
         self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg)
+        self.schedule = (Schedule.from_config(config.growth, self.G.growth.stages, config.train.batch_size)
+                         if config.growth.stable_images else None)
+        self.images_seen = 0  # real images shown to D so far: the clock of the growing schedule
         self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed)
         self.z_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.fixed_z = self.sample_z(self.picture_size)
@@ -90,8 +95,8 @@ class Training:
             return None
         return torch.randint(classes, (n,), generator=self.z_generator, device=self.device)
 
-    def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        index = self.order.next().to(self.dataset.samples.device)
+    def real_batch(self, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        index = self.order.next(batch_size).to(self.dataset.samples.device)
         x, y = self.dataset.batch(index)
         y = y.to(self.device, non_blocking=True) if y is not None and self.uses_labels else None
         return x.to(self.device, non_blocking=True), y
@@ -114,8 +119,16 @@ class Training:
         for the look-ahead, and only G's gradients are kept.
         """
         n_dis, batch_size, reg = self.config.train.n_dis, self.config.train.batch_size, self.config.reg
+        if self.schedule is not None:
+            stage, alpha = self.growth
+            self.G.set_growth(stage, alpha)
+            self.D.set_growth(stage, alpha)
+            batch_size = self.schedule.batch_sizes[stage]
         for k in range(n_dis):
-            real, real_y = self.real_batch()
+            real, real_y = self.real_batch(batch_size)
+            if self.schedule is not None:
+                real = blend_real(real, stage, alpha, self.schedule.stages)
+            self.images_seen += batch_size
             z, fake_y = self.sample_z(batch_size), self.sample_y(batch_size)
             last = k == n_dis - 1
             with self._autocast(), torch.set_grad_enabled(last):
@@ -149,13 +162,24 @@ class Training:
         if self.ema is not None:
             self.ema.update(self.G)
         self.step += 1
-        return Phase(d_loss.detach(), g_loss.detach())
+        return Phase(d_loss.detach(), g_loss.detach(), batch_size * n_dis)
 
-    def report_sigmas(self) -> None:
-        """Each spectrally normalised layer's current sigma estimate, as `sigma/<net>/<layer>`."""
+    @property
+    def growth(self) -> tuple[int, float]:
+        """(stage, alpha) of the growing schedule for the next step."""
+        return self.schedule.at(self.images_seen) if self.schedule is not None else (0, 1.0)
+
+    def report_state(self) -> None:
+        """What the log shows besides the losses: each spectrally normalised layer's current sigma estimate
+        (`sigma/<net>/<layer>`) and the growing schedule's position."""
         for net_name, net in (("g", self.G), ("d", self.D)):
             for layer, sigma in spectral_sigmas(net).items():
                 self.stats.report(f"sigma/{net_name}/{layer}", torch.tensor(sigma))
+        if self.schedule is not None:
+            stage, alpha = self.growth
+            self.stats.report("growth/resolution", 4 * 2 ** stage)
+            self.stats.report("growth/alpha", alpha)
+            self.stats.report("growth/images", self.images_seen)
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor:
@@ -171,6 +195,7 @@ class Training:
     def state_dict(self) -> dict:
         return {
             "step": self.step,
+            "images_seen": self.images_seen,
             "models": self.model_spec,
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
@@ -200,5 +225,6 @@ class Training:
         self.z_generator.set_state(state["z_generator"])
         self.fixed_z = state["fixed_z"].to(self.device)
         self.step = int(state["step"])
+        self.images_seen = int(state.get("images_seen", 0))
         self.best = state.get("best")
 

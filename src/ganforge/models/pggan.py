@@ -28,9 +28,10 @@ from .equalized import EqualConv2d, EqualLinear, MinibatchStdDev, PixelNorm
 from .generator import Generator
 
 
-def stage_widths(resolution: int, width: int) -> list[int]:
-    """Channels per stage, 4x4 upward: `width` up to 32x32, then halving (the paper: 512, then 256 at 64x64)."""
-    return [max(1, min(width, width * 32 // (4 * 2 ** s))) for s in range(int(math.log2(resolution)) - 1)]
+def stage_widths(resolution: int, width: int, halve_from: int = 32) -> list[int]:
+    """Channels per stage, 4x4 upward: `width` up to `halve_from` x `halve_from`, then halving at each
+    doubling (the paper: 512 up to 32x32, 256 at 64x64, ...)."""
+    return [max(1, min(width, width * halve_from // (4 * 2 ** s))) for s in range(int(math.log2(resolution)) - 1)]
 
 
 def _lrelu(h: torch.Tensor) -> torch.Tensor:
@@ -57,9 +58,9 @@ class PGGANGenerator(Generator):
     """z `[N, z_dim]` -> images `[N, channels, resolution, resolution]`, linear output."""
 
     def __init__(self, z_dim: int, resolution: int, channels: int, width: int, num_classes: int = 0,
-                 label: str = "none") -> None:
+                 label: str = "none", halve_from: int = 32) -> None:
         super().__init__(z_dim, num_classes, label)
-        widths = stage_widths(resolution, width)
+        widths = stage_widths(resolution, width, halve_from)
         self.growth = Growing(len(widths))
         self.norm = PixelNorm()
         self.dense = EqualLinear(self.input_dim, widths[0] * 16, gain=math.sqrt(2) / 4)  # the paper's 4x4 conv on a 1x1 latent
@@ -130,9 +131,10 @@ class PGGANDiscriminator(Discriminator):
     """Images `[N, channels, resolution, resolution]` -> logits `[N]`."""
 
     def __init__(self, resolution: int, channels: int, width: int, num_classes: int = 0, label: str = "none",
-                 pack: int = 1, mbd_kernels: int = 0, mbd_dim: int = 5, mbstd_group: int = 4) -> None:
+                 pack: int = 1, mbd_kernels: int = 0, mbd_dim: int = 5, mbstd_group: int = 4,
+                 halve_from: int = 32) -> None:
         super().__init__(num_classes, label, pack, mbd_kernels, mbd_dim)
-        widths = stage_widths(resolution, width)
+        widths = stage_widths(resolution, width, halve_from)
         self.body = PGGANBody(self.input_channels(channels), widths, mbstd_group)
         self.build_heads(widths[0])
         self.head = EqualLinear(self.head.in_features, self.head.out_features, gain=1.0)
@@ -147,7 +149,8 @@ def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: 
         raise ConfigError("the pggan family normalises G with pixel norm: model.g_label=cbn and model.g_norm "
                           "do not apply")
     del g_kwargs["norm"], g_kwargs["reference_size"]
-    return g_kwargs, {**d_kwargs, "mbstd_group": config.mbstd_group}
+    return ({**g_kwargs, "halve_from": config.halve_from},
+            {**d_kwargs, "mbstd_group": config.mbstd_group, "halve_from": config.halve_from})
 
 
 register_family("pggan", ModelFamily(
