@@ -130,3 +130,15 @@ def test_eval_errors_are_one_line(tiny_images, tmp_path, capsys):
     code, _, err = run_cli(["eval", run, "--metrics", "modes", "--n", 50], capsys)
     assert_one_line_error(code, err, "applies to points data")
     assert not (run / "metrics.jsonl").exists()
+
+
+def test_curves_plots_matching_log_keys_and_names_the_keys_when_none_match(tmp_path, capsys):
+    run = tmp_path / "ring"
+    overrides = toy_overrides(tmp_path, steps=20) + ["model.d_sn=true", "train.log_every=5"]
+    assert run_cli(["train", "toy_ring", "--out", run, *overrides], capsys)[0] == 0
+    code, out, _ = run_cli(["curves", run, "sigma/d/*", "loss/g"], capsys)
+    assert code == 0 and (run / "curves.png").stat().st_size > 1000
+    code, _, err = run_cli(["curves", run, "nothing/*"], capsys)
+    assert_one_line_error(code, err, "no logged key matches nothing/*; the log has d/acc_fake")
+    code, _, err = run_cli(["curves", tmp_path, "loss/*"], capsys)
+    assert_one_line_error(code, err, "has no training log")

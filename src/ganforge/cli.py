@@ -51,6 +51,21 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"log:        {result.run_dir / 'log.jsonl'}")
 
 
+def cmd_curves(args: argparse.Namespace) -> None:
+    from .engine.stats import read_log
+    from .viz import save_curves
+
+    log = Path(args.run) / "log.jsonl"
+    records = read_log(log)
+    if not records:
+        raise GanforgeError(f"{args.run} has no training log ({log} is missing or empty)")
+    try:
+        out = save_curves(records, args.keys, args.out or Path(args.run) / "curves.png", title=str(args.run))
+    except ValueError as exc:
+        raise GanforgeError(str(exc)) from None
+    print(f"curves: {out}")
+
+
 def cmd_list(args: argparse.Namespace) -> None:
     from . import data, losses, models  # noqa: F401  (fill the registries)
     from .metrics import METRICS
@@ -124,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its checkpoint")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: a new one under out_dir)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("curves", help="plot logged values over training, e.g. 'loss/*' or 'sigma/d/*'")
+    p.add_argument("run", help="a run directory")
+    p.add_argument("keys", nargs="+", help="glob patterns of log keys")
+    p.add_argument("--out", help="PNG path (default RUN/curves.png)")
+    p.set_defaults(func=cmd_curves)
 
     p = sub.add_parser("list", help="print registered models, losses, datasets, metrics and presets")
     p.set_defaults(func=cmd_list)

@@ -143,3 +143,25 @@ def join_pictures(paths: list[Path], out: str | Path, captions: list[str], gap: 
     with atomic_path(out) as tmp:
         canvas.save(tmp, format="PNG")
     return out
+
+
+def save_curves(records: list[dict], patterns: list[str], path: str | Path, title: str = "") -> Path:
+    """Line plot over `step` of every logged key matching one of the glob `patterns` (e.g. `sigma/d/*`),
+    for readers without TensorBoard. Raises ValueError when no key matches."""
+    from fnmatch import fnmatch
+
+    keys = list(dict.fromkeys(k for r in records for k in r if k != "step"
+                              and any(fnmatch(k, p) for p in patterns)))
+    if not keys:
+        available = sorted({k for r in records for k in r} - {"step"})
+        raise ValueError(f"no logged key matches {' '.join(patterns)}; the log has {', '.join(available)}")
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key in keys:
+        points = [(r["step"], r[key]) for r in records if key in r]
+        ax.plot(*zip(*points), label=key)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=7)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return _save_figure(plt, fig, Path(path))
