@@ -76,10 +76,13 @@ def test_parallel_jobs_give_the_sequential_results(tmp_path):
 
 def test_cli_prints_the_table(tmp_path, capsys):
     code = main(["ablate", "toy_ring", *toy_overrides(tmp_path, steps=10), "--vary", "loss.real_label=1.0,0.9",
-                 "--seeds", "1", "--metrics", "modes", "--n", "100", "--out", str(tmp_path / "abl")])
+                 "--variant", "GAN, plain:", "--seeds", "1", "--metrics", "modes", "--n", "100",
+                 "--out", str(tmp_path / "abl")])
     out = capsys.readouterr().out
-    assert code == 0 and "| loss.real_label=0.9 |" in out and "ablation.png" in out
-    assert "--vary loss.real_label=1.0,0.9" in (tmp_path / "abl" / "ablation.md").read_text().splitlines()[0]
+    assert code == 0 and "| GAN, plain, loss.real_label=0.9 |" in out and "ablation.png" in out
+    recorded = (tmp_path / "abl" / "ablation.md").read_text().splitlines()[0]
+    # quoted so that it can be pasted back into a shell
+    assert "--vary loss.real_label=1.0,0.9 --variant 'GAN, plain:'" in recorded
     assert main(["ablate", "toy_ring", "--seeds", "0", "--out", str(tmp_path / "x")]) == 2
 
 

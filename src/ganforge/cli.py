@@ -5,6 +5,7 @@ User errors (`GanforgeError`) print one line and exit 2; an interrupted run exit
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import warnings
 from importlib import resources
@@ -116,7 +117,7 @@ def cmd_ablate(args: argparse.Namespace) -> None:
     config_file = preset_path(args.config)
     out = Path(args.out or f"runs/ablate-{config_file.stem}")
     summary = run_ablation(config_file, args.overrides, grid, args.seeds, out, metrics=args.metrics, n=args.n,
-                           jobs=args.jobs, command=" ".join(["ganforge", *args.argv]))
+                           jobs=args.jobs, command=shlex.join(["ganforge", *args.argv]))
     print(format_table(summary))
     print(f"table:    {out / 'ablation.md'}")
     print(f"pictures: {out / 'ablation.png'}")
