@@ -174,7 +174,7 @@ class Training:
         (`sigma/<net>/<layer>`) and the growing schedule's position."""
         for net_name, net in (("g", self.G), ("d", self.D)):
             for layer, sigma in spectral_sigmas(net).items():
-                self.stats.report(f"sigma/{net_name}/{layer}", torch.tensor(sigma))
+                self.stats.report(f"sigma/{net_name}/{layer}", sigma)
         if self.schedule is not None:
             stage, alpha = self.growth
             self.stats.report("growth/resolution", 4 * 2 ** stage)

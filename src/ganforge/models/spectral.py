@@ -27,9 +27,16 @@ def apply_spectral_norm(net: nn.Module, iterations: int = 1, embeddings: bool = 
     return net
 
 
+def _spectral_norm_of(module: nn.Module) -> nn.Module | None:
+    """The spectral-norm parametrisation of `module`'s weight, if it has one (its class is private to
+    PyTorch, hence the name check)."""
+    if not parametrize.is_parametrized(module, "weight"):
+        return None
+    return next((p for p in module.parametrizations.weight if type(p).__name__ == "_SpectralNorm"), None)
+
+
 def is_normalised(module: nn.Module) -> bool:
-    return parametrize.is_parametrized(module, "weight") and any(
-        type(p).__name__ == "_SpectralNorm" for p in module.parametrizations.weight)
+    return _spectral_norm_of(module) is not None
 
 
 @torch.no_grad()
@@ -38,9 +45,9 @@ def spectral_sigmas(net: nn.Module) -> dict[str, float]:
     singular value of its raw weight, the factor the layer's weight is divided by."""
     sigmas = {}
     for name, module in net.named_modules():
-        if not is_normalised(module):
+        norm = _spectral_norm_of(module)
+        if norm is None:
             continue
-        norm = next(p for p in module.parametrizations.weight if type(p).__name__ == "_SpectralNorm")
         matrix = norm._reshape_weight_to_matrix(module.parametrizations.weight.original)
         sigmas[name] = float(torch.vdot(norm._u, matrix @ norm._v))
     return sigmas
