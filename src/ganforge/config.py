@@ -114,6 +114,7 @@ class TrainConfig:
     unroll: int = 0                 # unrolled GAN (Metz et al. 2016): G's loss through this many look-ahead
                                     # D updates, differentiated through; 0 turns it off
     ema_decay: float = 0.0          # EMA of G's weights; 0 turns it off (0.999 is usual)
+    ema_rampup: bool = False        # decay min(ema_decay, (1+t)/(10+t)) at step t, so short runs get a usable EMA
     log_every: int = 50             # steps between JSONL/TensorBoard records
     sample_every: int = 500         # steps between sample pictures from a fixed latent batch
     ckpt_every: int = 1000          # steps between checkpoints (one is always written at the end)
@@ -384,6 +385,8 @@ def config_warnings(config: RunConfig) -> list[str]:
         warnings.append(
             "loss.name=wasserstein without a Lipschitz constraint: the critic's outputs can grow without bound; "
             "set reg.gp=10, reg.clip=0.01 or model.d_sn=true")
+    if config.train.ema_rampup and not config.train.ema_decay:
+        warnings.append("train.ema_rampup has no effect with train.ema_decay=0 (no EMA is kept)")
     return warnings
 
 

@@ -59,7 +59,7 @@ class Training:
         self.G, self.D = G.to(device), D.to(device)
         self.opt_g = make_adam(self.G.parameters(), config.optim.g)
         self.opt_d = make_adam(self.D.parameters(), config.optim.d)
-        self.ema = EMA(self.G, config.train.ema_decay) if config.train.ema_decay > 0 else None
+        self.ema = EMA(self.G, config.train.ema_decay, config.train.ema_rampup) if config.train.ema_decay > 0 else None
         self.stats = Stats()
         self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg)
         self.schedule = (Schedule.from_config(config.growth, self.G.growth.stages, config.train.batch_size)
@@ -160,7 +160,7 @@ class Training:
         self.opt_g.step()
 
         if self.ema is not None:
-            self.ema.update(self.G)
+            self.ema.update(self.G, self.step)
         self.step += 1
         return Phase(d_loss.detach(), g_loss.detach(), batch_size * n_dis)
 
