@@ -49,6 +49,24 @@ def test_resumed_log_continues(tmp_path):
     assert [r["step"] for r in read_log(tmp_path / "r" / "log.jsonl")] == [10, 20, 30, 40]
 
 
+def test_resume_after_a_kill_drops_records_past_the_checkpoint(tmp_path):
+    """A killed run may have logged steps its checkpoint never saw; the resumed log must not repeat them."""
+    from ganforge.engine.stats import append_jsonl, read_log
+
+    run = tmp_path / "r"
+    train(make_config({}, toy_overrides(tmp_path, steps=20)), run_dir=run)
+    for step in (30, 40):  # what a run killed between checkpoints leaves behind
+        append_jsonl(run / "log.jsonl", {"step": step, "time": 1e6})
+        append_jsonl(run / "metrics.jsonl", {"step": step, "swd": 1.0})
+    append_jsonl(run / "metrics.jsonl", {"step": 20, "swd": 2.0})
+    train(resume_config(run, ["train.steps=40"]), resume=run)
+    records = read_log(run / "log.jsonl")
+    assert [r["step"] for r in records] == [10, 20, 30, 40]
+    times = [r["time"] for r in records]
+    assert times == sorted(times) and times[-1] < 1e6  # the second session's clock continues the first's
+    assert read_log(run / "metrics.jsonl") == [{"step": 20, "swd": 2.0}]
+
+
 SWITCHES = [
     ["model.g_label=concat", "model.d_label=acgan"],
     ["model.g_label=cbn", "model.d_label=projection"],

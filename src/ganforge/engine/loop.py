@@ -23,7 +23,7 @@ from ..data import build_dataset
 from ..errors import ConfigError, GanforgeWarning, Interrupted, TrainingDiverged
 from ..models import class_count, discriminator_probability
 from .checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
-from .stats import RunLog, append_jsonl, first_non_finite
+from .stats import RunLog, append_jsonl, first_non_finite, rewind_jsonl
 from .training import Training, pick_device
 
 CHECKPOINT = "checkpoint.pt"
@@ -132,7 +132,10 @@ def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator
     log = RunLog(run_dir, cfg.tensorboard)
     checkpoint_path = run_dir / CHECKPOINT
     picture = run_dir / "samples" / f"step_{training.step:07d}.png"
-    start_step, io_seconds, io_total = training.step, 0.0, 0.0
+    io_seconds, io_total = 0.0, 0.0
+    earlier = rewind_jsonl(run_dir / "log.jsonl", training.step)
+    rewind_jsonl(run_dir / METRICS_LOG, training.step)
+    time_before = earlier[-1].get("time", 0.0) if earlier else 0.0  # `time` counts every session of the run
     run_start = interval_start = time.perf_counter()
     interval_steps = interval_images = images_done = 0
     bar = tqdm(total=cfg.steps, initial=training.step, disable=not progress, unit="step", dynamic_ncols=True)
@@ -145,7 +148,7 @@ def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator
         busy = now - interval_start - io_seconds
         if record.get("loss/g"):  # balance of the two players (Goodfellow 2016, section 5.1)
             record["loss/d_over_g"] = record["loss/d"] / record["loss/g"]
-        record.update(step=training.step, time=now - run_start,
+        record.update(step=training.step, time=time_before + now - run_start,
                       images_per_second=interval_images / max(busy, 1e-9))
         interval_start, interval_steps, interval_images, io_seconds = now, 0, 0, 0.0
         log.write(record)

@@ -66,6 +66,14 @@ def append_jsonl(path: Path, record: dict) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
+def rewind_jsonl(path: Path, step: int) -> list[dict]:
+    """Drop the records a killed run wrote after its last checkpoint, so a resumed log is one trajectory."""
+    kept = [record for record in read_log(path) if record.get("step", 0) <= step]
+    if path.is_file():
+        path.write_text("".join(json.dumps(record) + "\n" for record in kept))
+    return kept
+
+
 def read_log(path: Path) -> list[dict]:
     if not path.is_file():
         return []
