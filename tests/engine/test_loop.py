@@ -137,3 +137,11 @@ def test_log_records_the_balance_of_d_and_g(tmp_path):
     for record in read_log(tmp_path / "r" / "log.jsonl"):
         assert record["loss/d_over_g"] == pytest.approx(record["loss/d"] / record["loss/g"])
         assert 0 <= record["d/acc_real"] <= 1 and 0 <= record["d/acc_fake"] <= 1
+
+
+def test_a_new_run_refuses_a_directory_that_holds_one(tmp_path):
+    train(make_config({}, toy_overrides(tmp_path, steps=10)), run_dir=tmp_path / "run")
+    before = (tmp_path / "run" / "log.jsonl").read_text()
+    with pytest.raises(ConfigError, match="already holds a run; continue it with `ganforge train --resume"):
+        train(make_config({}, toy_overrides(tmp_path, steps=20)), run_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "log.jsonl").read_text() == before

@@ -90,6 +90,9 @@ def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "ru
     for message in config_warnings(config):
         warnings.warn(message, GanforgeWarning, stacklevel=2)
     state = None
+    if resume is None and run_dir is not None and (Path(run_dir) / CHECKPOINT).exists():
+        raise ConfigError(f"{run_dir} already holds a run; continue it with `ganforge train --resume {run_dir}` "
+                          f"or choose another --out")
     if resume is not None:
         run_dir = Path(resume)
         state = load_checkpoint(resolve_checkpoint(run_dir))
