@@ -13,7 +13,7 @@ from torch import nn
 
 from ..config import AdamConfig, RunConfig
 from ..data import BatchOrder, Dataset
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DataError
 from ..models import build_models, class_count
 from ..models.spectral import spectral_sigmas
 from ..registry import LOSSES
@@ -65,6 +65,11 @@ class Training:
         self.schedule = (Schedule.from_config(config.growth, self.G.growth.stages, config.train.batch_size)
                          if config.growth.stable_images else None)
         self.images_seen = 0  # real images shown to D so far: the clock of the growing schedule
+        largest = max(self.schedule.batch_sizes) if self.schedule is not None else config.train.batch_size
+        if len(dataset) < largest:
+            where = "growth.batch_sizes" if config.growth.batch_sizes else "train.batch_size"
+            raise DataError(f"the dataset has {len(dataset)} samples, fewer than one batch of {largest}; "
+                            f"add data or lower {where}")
         self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed)
         self.z_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.fixed_z = self.sample_z(self.picture_size)
