@@ -87,3 +87,28 @@ def test_resumed_mid_fade_continues_exactly(tiny_images, tmp_path):
 def test_bad_growth_settings_are_rejected(overrides, message):
     with pytest.raises(ConfigError, match=message):
         make_config({}, overrides)
+
+
+@pytest.mark.parametrize("preset", ["pggan_folder", "pggan_celeba128"])
+def test_gpu_presets_build_at_128_and_train_through_a_transition(preset, tmp_path):
+    """The GPU presets are too large to train here; their full networks must still build and take steps."""
+    import numpy as np
+    from PIL import Image
+
+    from ganforge.cli import preset_path
+    from ganforge.config import load_config
+    from ganforge.data import build_dataset
+    from ganforge.engine.training import Training
+
+    rng = np.random.default_rng(0)
+    for index in range(16):  # one batch
+        Image.fromarray(rng.integers(0, 256, size=(150, 130, 3), dtype=np.uint8)).save(tmp_path / f"{index}.png")
+    config = load_config(preset_path(preset), [f"data.root={tmp_path}", "train.device=cpu",
+                                              "growth.stable_images=16"])
+    training = Training(config, build_dataset(config.data), torch.device("cpu"))
+    seen = []
+    for _ in range(3):
+        seen.append(training.growth)
+        training.train_step()
+    assert seen == [(0, 1.0), (1, 0.0), (1, 1.0)]  # 4x4, then the 8x8 fade from its start to its end
+    assert training.samples().shape[1:] == (3, 128, 128)
