@@ -136,7 +136,7 @@ def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator
     checkpoint_path = run_dir / CHECKPOINT
     picture = run_dir / "samples" / f"step_{training.step:07d}.png"
     io_seconds, io_total = 0.0, 0.0
-    earlier = rewind_jsonl(run_dir / "log.jsonl", training.step)
+    earlier = rewind_jsonl(log.path, training.step)
     rewind_jsonl(run_dir / METRICS_LOG, training.step)
     time_before = earlier[-1].get("time", 0.0) if earlier else 0.0  # `time` counts every session of the run
     run_start = interval_start = time.perf_counter()
