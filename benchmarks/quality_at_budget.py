@@ -24,7 +24,7 @@ from plain_dcgan import PlainDCGAN  # noqa: E402
 from ganforge.cli import preset_path  # noqa: E402
 from ganforge.config import DataConfig, load_config  # noqa: E402
 from ganforge.data import BatchOrder, build_dataset  # noqa: E402
-from ganforge.engine.loop import train  # noqa: E402
+from ganforge.runner import train  # noqa: E402
 from ganforge.evaluation import evaluate_checkpoint  # noqa: E402
 from ganforge.metrics import evaluate  # noqa: E402
 

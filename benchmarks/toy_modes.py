@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ganforge.cli import preset_path
 from ganforge.config import load_config
-from ganforge.engine.loop import train
+from ganforge.runner import train
 from ganforge.evaluation import evaluate_checkpoint
 from ganforge.metrics.modes import summarise_over_seeds
 

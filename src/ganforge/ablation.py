@@ -95,7 +95,8 @@ def run_job(job: Job, metrics: str, n: int, threads: int = 0) -> dict[str, float
     import torch
 
     from .engine.checkpoint import load_checkpoint
-    from .engine.loop import CHECKPOINT, train
+    from .engine.loop import CHECKPOINT
+    from .runner import train
     from .evaluation import evaluate_checkpoint
 
     if threads:

@@ -26,7 +26,8 @@ def preset_path(name: str) -> Path:
 
 def cmd_train(args: argparse.Namespace) -> None:
     from .config import load_config
-    from .engine.loop import resume_config, train
+    from .engine.loop import resume_config
+    from .runner import train
 
     if args.resume:
         if args.config:
@@ -39,11 +40,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         label = config_file.stem
     else:
         raise GanforgeError("give a CONFIG (a YAML file or a preset such as toy_ring) or --resume RUN_DIR")
-    from .evaluation import training_evaluator
-    from .metrics import higher_is_better
-
-    result = train(config, run_dir=args.out, label=label, resume=args.resume,
-                   evaluator=training_evaluator(config), better=higher_is_better)
+    result = train(config, run_dir=args.out, label=label, resume=args.resume)
     print(f"trained to step {result.steps} at {result.images_per_second:.0f} images/s")
     print(f"samples:    {result.picture}")
     if (result.run_dir / "growth.png").is_file():

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from .config import load_config
 from .data import build_dataset
-from .engine.loop import RunResult, train
+from .engine.loop import RunResult
+from .runner import train
 from .errors import DataError
 
 
