@@ -121,6 +121,9 @@ class TrainConfig:
     n_grid: int = 64                # samples in each picture
     device: str = "auto"            # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
     amp: bool = False               # bfloat16 autocast; CUDA only, ignored with a notice on the CPU
+    sync_bn: bool = False           # distributed on CUDA: batch norms take statistics over the global batch
+                                    # (SyncBatchNorm); false: each rank normalises its own share, and rank 0's
+                                    # running statistics are copied to the others after every step
     tensorboard: bool = True        # also write TensorBoard events when tensorboard is installed
     progress: bool = True           # progress bar on the terminal
 

@@ -24,11 +24,12 @@ def _input_gradient_norms(critic: Critic, x: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None, mix: torch.Tensor | None = None) -> torch.Tensor:
     """Gulrajani et al. 2017: E[(||grad critic(x_hat)|| - 1)^2] at x_hat = e x + (1 - e) G(z), e ~ U[0, 1]
-    per sample, which keeps the critic's gradient norm near 1 between the two distributions."""
+    per sample, which keeps the critic's gradient norm near 1 between the two distributions. `mix` is e
+    `[N, 1, ...]` when the caller draws it (a distributed run draws it for the global batch)."""
     shape = (len(real),) + (1,) * (real.dim() - 1)
-    e = torch.rand(shape, device=real.device, generator=generator, dtype=real.dtype)
+    e = mix if mix is not None else torch.rand(shape, device=real.device, generator=generator, dtype=real.dtype)
     interpolates = e * real.detach() + (1 - e) * fake.detach()
     return (_input_gradient_norms(critic, interpolates) - 1).pow(2).mean()
 

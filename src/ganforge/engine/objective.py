@@ -75,13 +75,14 @@ class Objective:
         return self.reg.gp > 0 or self.reg.r1 > 0
 
     def penalty(self, D: nn.Module, real: torch.Tensor, real_y: torch.Tensor | None, fake: torch.Tensor,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+                generator: torch.Generator | None = None, mix: torch.Tensor | None = None) -> torch.Tensor:
         """The weighted gradient penalties, scaled by `reg.every` when they are applied only every that many
-        steps (lazy regularisation keeps the average weight). Interpolates are judged with the real labels."""
+        steps (lazy regularisation keeps the average weight). Interpolates are judged with the real labels;
+        `mix` gives the gradient penalty's interpolation weights (drawn from `generator` when None)."""
         total = torch.zeros((), device=real.device)
         critic = lambda x: D(x, real_y)  # noqa: E731
         if self.reg.gp > 0:
-            gp = gradient_penalty(critic, real, fake, generator)
+            gp = gradient_penalty(critic, real, fake, generator, mix=mix)
             self.stats.report("reg/gp", gp)
             total = total + self.reg.gp * gp
         if self.reg.r1 > 0:

@@ -2,6 +2,9 @@
 
 `Training` owns the networks, optimisers, EMA, batch order and latent generator; its `state_dict` is the
 whole of a checkpoint's training state, so a resumed run continues bit for bit on the CPU.
+
+In a distributed run (see `distributed`) every rank holds a whole `Training`; `train.batch_size` is the
+global batch, and each rank trains on its slice of the same global batch order and latent draw.
 """
 from __future__ import annotations
 
@@ -13,12 +16,13 @@ from torch import nn
 
 from ..config import AdamConfig, RunConfig
 from ..data import BatchOrder, Dataset
-from ..errors import CheckpointError, DataError
+from ..errors import CheckpointError, ConfigError, DataError
 from ..models import build_models, class_count
 from ..models.spectral import spectral_sigmas
 from ..registry import LOSSES
 from ..regularisers import clip_weights
 from .checkpoint import load_state
+from .distributed import SINGLE, World, sync_batch_norm, wrap
 from .ema import EMA
 from .growth import Schedule, blend_real
 from .objective import Objective
@@ -46,9 +50,10 @@ class Phase:
 
 
 class Training:
-    def __init__(self, config: RunConfig, dataset: Dataset, device: torch.device) -> None:
+    def __init__(self, config: RunConfig, dataset: Dataset, device: torch.device, world: World = SINGLE) -> None:
         self.config = config
         self.device = device
+        self.world = world
         self.dataset = dataset
         if device.type == "cuda":  # small uint8 datasets fit on the device; batches then need no copy
             dataset.samples = dataset.samples.to(device)
@@ -56,6 +61,8 @@ class Training:
         torch.manual_seed(config.seed)
         G, D, self.model_spec = build_models(config.model, dataset.sample_shape,
                                              dataset.num_classes if dataset.labels is not None else 0)
+        if config.train.sync_bn:
+            G, D = sync_batch_norm(G, world, device), sync_batch_norm(D, world, device)
         self.G, self.D = G.to(device), D.to(device)
         self.opt_g = make_adam(self.G.parameters(), config.optim.g)
         self.opt_d = make_adam(self.D.parameters(), config.optim.d)
@@ -70,7 +77,17 @@ class Training:
             where = "growth.batch_sizes" if config.growth.batch_sizes else "train.batch_size"
             raise DataError(f"the dataset has {len(dataset)} samples, fewer than one batch of {largest}; "
                             f"add data or lower {where}")
+        for batch in (self.schedule.batch_sizes if self.schedule is not None else [config.train.batch_size]):
+            share = world.split(batch, "growth.batch_sizes" if config.growth.batch_sizes else "train.batch_size")
+            if share % config.model.pack:
+                raise ConfigError(f"each of the {world.size} processes trains on {share} samples of the global "
+                                  f"batch of {batch}, not a multiple of model.pack ({config.model.pack})")
         self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed)
+        # the networks as the optimisation step calls them: in DDP in a distributed run, so backward
+        # averages the gradients over the ranks; growing changes the active layers, which DDP must be told
+        growing = self.schedule is not None
+        self.ddp_G = wrap(self.G, world, device, find_unused=growing)
+        self.ddp_D = wrap(self.D, world, device, find_unused=growing)
         self.z_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.fixed_z = self.sample_z(self.picture_size)
         classes = class_count(self.G)
@@ -101,7 +118,8 @@ class Training:
         return torch.randint(classes, (n,), generator=self.z_generator, device=self.device)
 
     def real_batch(self, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        index = self.order.next(batch_size).to(self.dataset.samples.device)
+        """This rank's slice of the next global batch of `batch_size` (default `train.batch_size`)."""
+        index = self.world.shard(self.order.next(batch_size)).to(self.dataset.samples.device)
         x, y = self.dataset.batch(index)
         y = y.to(self.device, non_blocking=True) if y is not None and self.uses_labels else None
         return x.to(self.device, non_blocking=True), y
@@ -122,6 +140,15 @@ class Training:
         reference DCGAN loop does, which saves one generator forward pass per step. D's weights are frozen
         during a plain G step so no time is spent on gradients nobody uses; an unrolled G step needs them
         for the look-ahead, and only G's gradients are kept.
+
+        Distributed, the D and G updates go through the DDP wrappers, whose backward averages gradients
+        over the ranks. Everything that needs no averaged D gradient uses the plain D: the G step (D is
+        frozen, and a DDP forward would wait for gradients that never come), the unrolled look-ahead
+        (`functional_call` needs the module itself; its gradients are averaged over the ranks by a
+        differentiable all-reduce, as D's own update is, and G's gradient through it by G's DDP), and the
+        gradient penalty (its double backward reaches D's parameters within D's loss, whose backward DDP
+        averages as a whole). Latents and penalty interpolation weights are drawn for the global batch and
+        sliced, so a run on N ranks draws what one process would.
         """
         n_dis, batch_size, reg = self.config.train.n_dis, self.config.train.batch_size, self.config.reg
         if self.schedule is not None:
@@ -134,14 +161,16 @@ class Training:
             if self.schedule is not None:
                 real = blend_real(real, stage, alpha, self.schedule.stages)
             self.images_seen += batch_size
-            z, fake_y = self.sample_z(batch_size), self.sample_y(batch_size)
+            z, fake_y = self.world.shard(self.sample_z(batch_size)), self.sample_y(batch_size)
+            fake_y = self.world.shard(fake_y) if fake_y is not None else None
             last = k == n_dis - 1
             with self._autocast(), torch.set_grad_enabled(last):
-                fake = self.G(z, fake_y)
+                fake = self.ddp_G(z, fake_y)
             with self._autocast():
-                d_loss = self.objective.discriminator_loss(self.D, real, real_y, fake, fake_y)
+                d_loss = self.objective.discriminator_loss(self.ddp_D, real, real_y, fake, fake_y)
                 if self.objective.penalised and (self.step * n_dis + k) % reg.every == 0:
-                    d_loss = d_loss + self.objective.penalty(self.D, real, real_y, fake, self.z_generator)
+                    d_loss = d_loss + self.objective.penalty(self.D, real, real_y, fake, self.z_generator,
+                                                             mix=self.penalty_mix(batch_size, real))
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
@@ -153,7 +182,7 @@ class Training:
         if unroll:
             with self._autocast():
                 judge = unrolled_judge(self.D, self.opt_d, lambda j: self.objective.d_terms(
-                    j, real, real_y, fake, fake_y)[0], unroll)
+                    j, real, real_y, fake, fake_y)[0], unroll, self.world.average if self.world.active else None)
                 g_loss = self.objective.generator_loss(judge, fake, fake_y)
             g_loss.backward(inputs=list(self.G.parameters()))
         else:
@@ -163,11 +192,22 @@ class Training:
             g_loss.backward()
             self.D.requires_grad_(True)
         self.opt_g.step()
+        self.world.sync_buffers(self.G)
+        self.world.sync_buffers(self.D)
 
         if self.ema is not None:
             self.ema.update(self.G, self.step)
         self.step += 1
         return Phase(d_loss.detach(), g_loss.detach(), batch_size * n_dis)
+
+    def penalty_mix(self, batch_size: int, real: torch.Tensor) -> torch.Tensor | None:
+        """This rank's slice of the gradient penalty's interpolation weights for the global batch (drawn as
+        the penalty itself would draw them, so one process is unchanged); None without a gradient penalty."""
+        if self.config.reg.gp <= 0:
+            return None
+        shape = (batch_size,) + (1,) * (real.dim() - 1)
+        return self.world.shard(torch.rand(shape, device=real.device, generator=self.z_generator,
+                                           dtype=real.dtype))
 
     @property
     def growth(self) -> tuple[int, float]:

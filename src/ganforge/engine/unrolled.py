@@ -23,11 +23,12 @@ def functional_judge(D: nn.Module, params: Params, buffers: Params) -> Callable:
 
 
 def lookahead(D: nn.Module, optimizer: torch.optim.Adam, loss_of: Callable[[Params], torch.Tensor],
-              steps: int) -> Params:
+              steps: int, average: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = None) -> Params:
     """D's parameters after `steps` Adam updates on `loss_of(params)`, differentiable with respect to
     whatever that loss depends on. Adam's moments and step count start from `optimizer`'s state. The
     denominator is sqrt(v_hat + eps^2) rather than sqrt(v_hat) + eps, which differs by under eps and keeps
-    the second derivative finite where a gradient is exactly zero."""
+    the second derivative finite where a gradient is exactly zero. `average` (a distributed run's
+    differentiable all-reduce) turns each rank's gradients into the global batch's, as D's real update."""
     names = [name for name, _ in D.named_parameters()]
     theta = [p for _, p in D.named_parameters()]
     group = optimizer.param_groups[0]
@@ -39,6 +40,8 @@ def lookahead(D: nn.Module, optimizer: torch.optim.Adam, loss_of: Callable[[Para
     for _ in range(steps):
         loss = loss_of(dict(zip(names, theta)))
         grads = torch.autograd.grad(loss, theta, create_graph=True)
+        if average is not None:
+            grads = average(list(grads))
         t += 1
         m = [beta1 * mi + (1 - beta1) * g for mi, g in zip(m, grads)]
         v = [beta2 * vi + (1 - beta2) * g * g for vi, g in zip(v, grads)]
@@ -48,8 +51,9 @@ def lookahead(D: nn.Module, optimizer: torch.optim.Adam, loss_of: Callable[[Para
 
 
 def unrolled_judge(D: nn.Module, optimizer: torch.optim.Adam, d_loss: Callable[[Callable], torch.Tensor],
-                   steps: int) -> Callable[[torch.Tensor, torch.Tensor | None], DOutput]:
+                   steps: int, average: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = None
+                   ) -> Callable[[torch.Tensor, torch.Tensor | None], DOutput]:
     """A judge with D's look-ahead parameters; `d_loss(judge)` is D's loss as a function of a judge."""
     buffers = {name: b.clone() for name, b in D.named_buffers()}  # look-ahead BN statistics stay private
-    params = lookahead(D, optimizer, lambda p: d_loss(functional_judge(D, p, buffers)), steps)
+    params = lookahead(D, optimizer, lambda p: d_loss(functional_judge(D, p, buffers)), steps, average)
     return functional_judge(D, params, buffers)
