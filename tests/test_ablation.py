@@ -1,5 +1,6 @@
 """`ganforge ablate`: the grid, its resumability, and the summary against numpy."""
 import json
+import shlex
 
 import numpy as np
 import pytest
@@ -132,3 +133,51 @@ def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path, monkeypatch)
     summary = run_ablation(None, overrides, grid, 1, out, metrics="modes", n=500, progress=False)
     assert steps_run == list(range(12, 30))
     assert summary.variants[0]["runs"][0]["modes"] >= 0
+
+
+def test_printed_commands_train_the_grid_and_summarise_scores_it_like_ablate(tmp_path, capsys):
+    common = [*toy_overrides(tmp_path, steps=10), "--vary", "model.pack=1,2", "--seeds", "1", "--metrics", "modes",
+              "--n", "100"]
+    out = tmp_path / "cluster"
+    assert main(["ablate", "toy_ring", *common, "--out", str(out), "--print-commands"]) == 0
+    commands = capsys.readouterr().out.splitlines()
+    assert len(commands) == 2 and all(c.startswith("ganforge train toy_ring ") for c in commands)
+    assert not out.exists()  # printing trains nothing
+
+    assert main(["ablate", "toy_ring", *common, "--out", str(out), "--summarise"]) == 2
+    assert "2 of 2 runs are not finished" in capsys.readouterr().err
+
+    for command in commands:  # what each job of a scheduler's array would run
+        assert main(shlex.split(command)[1:]) == 0
+    capsys.readouterr()
+    assert main(["ablate", "toy_ring", *common, "--out", str(out), "--print-commands"]) == 0
+    assert capsys.readouterr().out == ""  # nothing left to do
+    assert main(["ablate", "toy_ring", *common, "--out", str(out), "--summarise"]) == 0
+    assert "| model.pack=2 |" in capsys.readouterr().out
+
+    local = tmp_path / "local"
+    assert main(["ablate", "toy_ring", *common, "--out", str(local)]) == 0
+    by_scheduler, by_ablate = (json.loads((o / "ablation.json").read_text())["variants"] for o in (out, local))
+    assert [v["runs"] for v in by_scheduler] == [v["runs"] for v in by_ablate]
+
+
+def test_printed_command_of_a_stopped_run_resumes_it(tmp_path, capsys, monkeypatch):
+    from ganforge.engine.training import Training
+
+    common = [*toy_overrides(tmp_path, steps=10), "--seeds", "1"]
+    out = tmp_path / "cluster"
+    assert main(["ablate", "toy_ring", *common, "--out", str(out), "--print-commands"]) == 0
+    (command,) = capsys.readouterr().out.splitlines()
+    original = Training.train_step
+
+    def stop_at_step_4(self):  # as a scheduler's preemption would
+        if self.step == 4:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(Training, "train_step", stop_at_step_4)
+    assert main(shlex.split(command)[1:]) == 130
+    monkeypatch.setattr(Training, "train_step", original)
+    capsys.readouterr()
+    assert main(["ablate", "toy_ring", *common, "--out", str(out), "--print-commands"]) == 0
+    assert capsys.readouterr().out.split() == ["ganforge", "train", "--resume", str(out / "base" / "seed0")]

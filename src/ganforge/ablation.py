@@ -4,6 +4,10 @@ Each (variant, seed) run has its own directory `OUT/<variant>/seed<S>` holding t
 scored, `result.json`. A grid that was interrupted continues where it stopped: scored runs are skipped, a run
 with a checkpoint is resumed. The summary gives each result's mean and standard deviation over seeds, as
 `ablation.md` and `ablation.json`, and `ablation.png` shows each variant's samples over training.
+
+On a cluster the grid needs no scheduler of ours: `train_commands` lists one `ganforge train` command per
+run still to do (a SLURM array, GNU parallel or any scheduler runs them), and `summarise_ablation` then
+scores the finished folders and builds the same table.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -71,6 +76,11 @@ def parse_grid(vary: list[str] = (), variants: list[str] = ()) -> list[Variant]:
     return named or product or [Variant("base", ())]
 
 
+def run_overrides(overrides: list[str], variant: Variant, seed: int) -> list[str]:
+    """The overrides of one run of the grid, in the order they apply."""
+    return [*overrides, *variant.overrides, f"seed={seed}", "train.progress=false"]
+
+
 def plan(config_path: str | Path, overrides: list[str], grid: list[Variant], seeds: int, out: Path) -> list[Job]:
     """Every run of the grid with its validated config; raises before anything is created."""
     if seeds < 1:
@@ -80,8 +90,7 @@ def plan(config_path: str | Path, overrides: list[str], grid: list[Variant], see
     jobs = []
     for variant in grid:
         for seed in range(seeds):
-            config = load_config(config_path, [*overrides, *variant.overrides, f"seed={seed}",
-                                               "train.progress=false"])
+            config = load_config(config_path, run_overrides(overrides, variant, seed))
             jobs.append(Job(variant, seed, config, out / variant.slug / f"seed{seed}"))
     for job in jobs:
         stored = job.run_dir / "config.yaml"
@@ -90,29 +99,86 @@ def plan(config_path: str | Path, overrides: list[str], grid: list[Variant], see
     return jobs
 
 
+def trained_steps(job: Job) -> int:
+    """Steps the run's checkpoint holds; 0 when it has none."""
+    from .engine.checkpoint import load_checkpoint
+    from .engine.loop import CHECKPOINT
+
+    checkpoint = job.run_dir / CHECKPOINT
+    return int(load_checkpoint(checkpoint)["step"]) if checkpoint.is_file() else 0
+
+
 def run_job(job: Job, metrics: str, n: int, threads: int = 0) -> dict[str, float]:
     """Train (or resume) one run and score it; `result.json` marks it done."""
     import torch
 
-    from .engine.checkpoint import load_checkpoint
-    from .engine.loop import CHECKPOINT
     from .runner import train
-    from .evaluation import evaluate_checkpoint
 
     if threads:
         torch.set_num_threads(threads)
+    if not (job.run_dir / "result.json").is_file():
+        steps = trained_steps(job)
+        if steps == 0:
+            train(job.config, run_dir=job.run_dir)
+        elif steps < job.config.train.steps:
+            train(job.config, resume=job.run_dir)
+    return score_job(job, metrics, n)
+
+
+def score_job(job: Job, metrics: str, n: int) -> dict[str, float]:
+    """The result of a trained run: `result.json` when it was scored, else scored now and written there."""
+    from .engine.loop import CHECKPOINT
+    from .evaluation import evaluate_checkpoint
+
     result_file = job.run_dir / "result.json"
     if result_file.is_file():
         return json.loads(result_file.read_text())
-    checkpoint = job.run_dir / CHECKPOINT
-    if not checkpoint.is_file():
-        train(job.config, run_dir=job.run_dir)
-    elif load_checkpoint(checkpoint)["step"] < job.config.train.steps:
-        train(job.config, resume=job.run_dir)
-    results = evaluate_checkpoint(checkpoint, metrics, n=n, progress=False)
+    results = evaluate_checkpoint(job.run_dir / CHECKPOINT, metrics, n=n, progress=False)
     with atomic_path(result_file) as tmp:
         Path(tmp).write_text(json.dumps(results, indent=1))
     return results
+
+
+def train_commands(config_path: str | Path, overrides: list[str], grid: list[Variant], seeds: int,
+                   out: str | Path, shown: str | None = None, program: str = "ganforge") -> list[str]:
+    """One shell command per run still to train: `PROGRAM train CONFIG ... --out OUT/<variant>/seed<S>` for a
+    run not begun, `PROGRAM train --resume RUN` for one with a checkpoint short of `train.steps`; finished
+    runs are left out. CONFIG is `shown` (the preset name or path as the user gave it) or `config_path`;
+    each command builds exactly the config the grid gives that run."""
+    config = shown or str(config_path)
+    commands = []
+    for job in plan(config_path, overrides, grid, seeds, Path(out)):
+        steps = trained_steps(job)
+        if steps >= job.config.train.steps:
+            continue
+        if steps:
+            words = [program, "train", "--resume", str(job.run_dir)]
+        else:
+            words = [program, "train", config, *run_overrides(overrides, job.variant, job.seed), "--out",
+                     str(job.run_dir)]
+        commands.append(shlex.join(words))
+    return commands
+
+
+def summarise_ablation(config_path: str | Path, overrides: list[str], grid: list[Variant], seeds: int,
+                       out: str | Path, metrics: str = "", n: int | None = None, command: str = "") -> Summary:
+    """The grid's table from run folders trained elsewhere (see `train_commands`): scores each finished run
+    not yet scored, and refuses, naming them, while any run is unfinished."""
+    out = Path(out)
+    work = plan(config_path, overrides, grid, seeds, out)
+    unfinished = []
+    for job in work:
+        if (job.run_dir / "result.json").is_file():
+            continue
+        steps = trained_steps(job)
+        if steps < job.config.train.steps:
+            unfinished.append(f"{job.run_dir} ({f'step {steps} of {job.config.train.steps}' if steps else 'not started'})")
+    if unfinished:
+        raise ConfigError(f"{len(unfinished)} of {len(work)} runs are not finished: {', '.join(unfinished[:5])}"
+                          f"{' ...' if len(unfinished) > 5 else ''}; run them (--print-commands lists them)")
+    n = n or default_n(work[0].config)
+    results = {(job.variant.name, job.seed): score_job(job, metrics, n) for job in work}
+    return _finish(grid, seeds, results, out, command)
 
 
 def default_n(config: RunConfig) -> int:
@@ -142,6 +208,11 @@ def run_ablation(config_path: str | Path, overrides: list[str], grid: list[Varia
                     job = futures[future]
                     results[job.variant.name, job.seed] = future.result()
                     bar.update(1)
+    return _finish(grid, seeds, results, out, command)
+
+
+def _finish(grid: list[Variant], seeds: int, results: dict[tuple[str, int], dict], out: Path,
+            command: str) -> Summary:
     summary = summarise(grid, seeds, results)
     save_summary(summary, out, command)
     save_comparison_picture(grid, out)

@@ -108,13 +108,23 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 
 def cmd_ablate(args: argparse.Namespace) -> None:
-    from .ablation import format_table, parse_grid, run_ablation
+    from .ablation import format_table, parse_grid, run_ablation, summarise_ablation, train_commands
 
     grid = parse_grid(args.vary or [], args.variant or [])
     config_file = preset_path(args.config)
     out = Path(args.out or f"runs/ablate-{config_file.stem}")
-    summary = run_ablation(config_file, args.overrides, grid, args.seeds, out, metrics=args.metrics, n=args.n,
-                           jobs=args.jobs, command=shlex.join(["ganforge", *args.argv]))
+    if args.print_commands:
+        commands = train_commands(config_file, args.overrides, grid, args.seeds, out, shown=args.config)
+        print("\n".join(commands)) if commands else print(
+            "ganforge: every run of the grid is trained; --summarise builds the table", file=sys.stderr)
+        return
+    command = shlex.join(["ganforge", *args.argv])
+    if args.summarise:
+        summary = summarise_ablation(config_file, args.overrides, grid, args.seeds, out, metrics=args.metrics,
+                                     n=args.n, command=command)
+    else:
+        summary = run_ablation(config_file, args.overrides, grid, args.seeds, out, metrics=args.metrics,
+                               n=args.n, jobs=args.jobs, command=command)
     print(format_table(summary))
     print(f"table:    {out / 'ablation.md'}")
     print(f"pictures: {out / 'ablation.png'}")
@@ -193,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=None, help="samples scored per run (default 2500 toy, 5000 images)")
     p.add_argument("--out", default=None, help="folder of the grid (default runs/ablate-CONFIG)")
     p.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes")
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument("--print-commands", action="store_true",
+                         help="print one `ganforge train` command per run still to do (for a scheduler); train none")
+    cluster.add_argument("--summarise", action="store_true",
+                         help="score the finished run folders and print the table; train none")
     p.set_defaults(func=cmd_ablate)
 
     p = sub.add_parser("demo", help="the embedded default: 2-D ring, then DCGAN on Fashion-MNIST if present")
