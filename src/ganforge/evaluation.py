@@ -14,20 +14,24 @@ from torch import nn
 
 from .config import RunConfig, make_config
 from .engine.checkpoint import load_checkpoint, load_state, resolve_checkpoint
+from .engine.distributed import SINGLE, World
+from .engine.distributed import current as current_world
 from .engine.loop import METRICS_LOG
 from .engine.stats import append_jsonl
 from .generate import load_generator
 from .metrics import check_best_key, evaluate, parse_metric_names
-from .metrics.context import SampleFn
+from .metrics.context import EvalContext, SampleFn
 from .models import balanced_labels, discriminator_probability, rebuild
 
 
-def generator_sampler(G: nn.Module, seed: int) -> SampleFn:
+def generator_sampler(G: nn.Module, seed: int, world: World = SINGLE) -> SampleFn:
     """n -> G(z) for a fresh latent draw of a generator seeded once, in eval mode, on G's device.
 
     A class-conditional G is asked for every class in turn (balanced labels), and the sampler returns the
     labels with the samples so metrics can check them. Images are clipped to the data's range [-1, 1], as
-    they are when saved: a generator with a linear output (PGGAN's) can overshoot it."""
+    they are when saved: a generator with a linear output (PGGAN's) can overshoot it. In a distributed run
+    every rank draws the same n latents, generates its share of them and receives the others' (a
+    collective: every rank calls it alike), so the samples are those one process would make."""
     device = next(G.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     drawn = 0
@@ -39,8 +43,9 @@ def generator_sampler(G: nn.Module, seed: int) -> SampleFn:
         drawn += n
         was_training = G.training
         G.eval()
-        z = torch.randn(n, G.z_dim, generator=generator).to(device)
-        out = G(z, y.to(device) if y is not None else None).float().cpu()
+        mine = world.part(n)
+        z = torch.randn(n, G.z_dim, generator=generator)[mine].to(device)
+        out = world.gather(G(z, y[mine].to(device) if y is not None else None).float().cpu())
         if out.dim() == 4:
             out = out.clamp_(-1.0, 1.0)
         G.train(was_training)
@@ -84,8 +89,14 @@ def training_evaluator(config: RunConfig) -> Callable[[nn.Module, nn.Module], di
     check_best_key(config.eval.best, names)
 
     def run(G: nn.Module, D: nn.Module) -> dict[str, float]:
-        return evaluate(generator_sampler(G, config.seed + 7), config.data, names, n=config.eval.n,
-                        seed=config.seed, discriminator=discriminator_probability(D))
+        world = current_world()
+        sample = generator_sampler(G, config.seed + 7, world)
+        if not world.writer:  # generate this rank's share, as rank 0's evaluation asks, and take its results
+            EvalContext(sample, config.data, config.eval.n, config.seed).fake
+            return world.broadcast(None)
+        results = evaluate(sample, config.data, names, n=config.eval.n, seed=config.seed,
+                           discriminator=discriminator_probability(D))
+        return world.broadcast(results)
 
     return run
 

@@ -84,6 +84,13 @@ class World:
         dist.broadcast_object_list(box, src=0, group=self.control)
         return box[0]
 
+    def part(self, n: int) -> slice:
+        """This rank's share of `n` items that need not divide evenly (evaluation samples): the first
+        n % size ranks take one more."""
+        base, extra = divmod(n, self.size)
+        start = self.rank * base + min(self.rank, extra)
+        return slice(start, start + base + (self.rank < extra))
+
     def gather(self, x: torch.Tensor) -> torch.Tensor:
         """Every rank's `x` `[n_r, ...]` joined in rank order along dim 0 (sizes may differ by rank)."""
         if not self.active or self.size == 1:
@@ -120,6 +127,7 @@ class World:
 
 
 SINGLE = World()
+_current = SINGLE  # set by `join` for the run in progress
 # DDP's per-forward buffer broadcast is off (see `World.sync_buffers`); PyTorch 2.13 renamed the switch
 NO_FORWARD_SYNC = ({"forward_sync_buffers": False}
                    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
@@ -149,11 +157,13 @@ def join(device_name: str) -> tuple[World, torch.device, bool]:
     Returns (world, device, created): `created` says whether this call started the process group, which
     `leave` then ends. A process group someone else initialised (a test, a user's own script) is used as
     it is."""
+    global _current
     if dist.is_available() and dist.is_initialized():
         rank, size = dist.get_rank(), dist.get_world_size()
         local_rank = int(os.environ.get("LOCAL_RANK", rank))
         device = pick_device(device_name, local_rank, size)
-        return _world(rank, size, local_rank), device, False
+        _current = _world(rank, size, local_rank)
+        return _current, device, False
     if not launched():
         return SINGLE, pick_device(device_name), False
     rank, size, local_rank = (int(os.environ[name]) for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
@@ -163,7 +173,8 @@ def join(device_name: str) -> tuple[World, torch.device, bool]:
         dist.init_process_group("nccl", device_id=device)
     else:
         dist.init_process_group("gloo")
-    return _world(rank, size, local_rank), device, True
+    _current = _world(rank, size, local_rank)
+    return _current, device, True
 
 
 def _world(rank: int, size: int, local_rank: int) -> World:
@@ -171,7 +182,15 @@ def _world(rank: int, size: int, local_rank: int) -> World:
     return World(rank, size, local_rank, True, control)
 
 
+def current() -> World:
+    """The World of the run this process is in (`SINGLE` outside one): for code called from inside a run,
+    such as its periodic evaluation."""
+    return _current
+
+
 def leave(created: bool) -> None:
+    global _current
+    _current = SINGLE
     if created and dist.is_initialized():
         dist.destroy_process_group()
 
