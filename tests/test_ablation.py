@@ -52,7 +52,7 @@ def test_grid_runs_summary_resume_and_picture(tmp_path, monkeypatch):
     # a second call trains nothing for scored runs, and scores a run whose result was lost
     (out / "pac2" / "seed1" / "result.json").unlink()
     trained = []
-    monkeypatch.setattr("ganforge.engine.loop.train", lambda *a, **k: trained.append(a))
+    monkeypatch.setattr("ganforge.runner.train", lambda *a, **k: trained.append(a))
     again = run_ablation(None, overrides, grid, 2, out, metrics="modes", n=500, progress=False)
     assert trained == []
     assert again.variants[1]["runs"][1] == runs["pac2", 1]  # the same checkpoint scores the same
@@ -181,3 +181,17 @@ def test_printed_command_of_a_stopped_run_resumes_it(tmp_path, capsys, monkeypat
     capsys.readouterr()
     assert main(["ablate", "toy_ring", *common, "--out", str(out), "--print-commands"]) == 0
     assert capsys.readouterr().out.split() == ["ganforge", "train", "--resume", str(out / "base" / "seed0")]
+
+
+def test_ablation_runs_honour_eval_settings(tmp_path):
+    """`eval.*` reaches every run of the grid (they train through `ganforge.runner.train`)."""
+    overrides = toy_overrides(tmp_path, steps=20) + ["eval.every=10", "eval.metrics=modes", "eval.n=100",
+                                                     "eval.best=high_quality"]
+    run_ablation(None, overrides, parse_grid(["model.pack=1,2"]), 1, tmp_path / "abl", metrics="modes",
+                 n=100, progress=False)
+    runs = sorted((tmp_path / "abl").glob("*/seed0"))
+    assert len(runs) == 2
+    for run in runs:
+        steps = [json.loads(line).get("step") for line in (run / "metrics.jsonl").read_text().splitlines()]
+        assert steps[:2] == [10, 20]  # then the final scoring by `evaluate_checkpoint`
+        assert (run / "best.pt").is_file()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import RunConfig
-from .engine.loop import RunResult
+from .engine.loop import Evaluation, RunResult
 from .engine.loop import train as train_loop
 from .evaluation import training_evaluator
 from .metrics import higher_is_better
@@ -21,5 +21,7 @@ def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "ru
     """Train as `config` says (see `engine.loop.train` for `run_dir`, `resume` and `progress`), evaluating
     every `config.eval.every` steps and keeping `best.pt` by `config.eval.best` in the metric's own
     direction (larger is better for precision, recall, class_match...; smaller for distances)."""
+    evaluator = training_evaluator(config)
+    evaluation = Evaluation(evaluator, higher_is_better) if evaluator is not None else None
     return train_loop(config, run_dir=run_dir, label=label, resume=resume, progress=progress,
-                      evaluator=training_evaluator(config), better=higher_is_better)
+                      evaluation=evaluation)

@@ -145,3 +145,32 @@ def test_a_new_run_refuses_a_directory_that_holds_one(tmp_path):
     with pytest.raises(ConfigError, match="already holds a run; continue it with `ganforge train --resume"):
         train(make_config({}, toy_overrides(tmp_path, steps=20)), run_dir=tmp_path / "run")
     assert (tmp_path / "run" / "log.jsonl").read_text() == before
+
+
+def test_a_process_that_is_not_the_writer_trains_but_writes_nothing(tmp_path):
+    """The one switch a distributed run needs for its other ranks: same steps, no files."""
+    from ganforge.data import build_dataset
+    from ganforge.engine.loop import _Run
+
+    config = make_config({}, toy_overrides(tmp_path, steps=20) + ["train.sample_every=10", "train.ckpt_every=10"])
+    training = Training(config, build_dataset(config.data), torch.device("cpu"))
+    (tmp_path / "run").mkdir()
+    result = _Run(training, tmp_path / "run", False, None, writer=False).run()
+    assert result.steps == 20 and list((tmp_path / "run").iterdir()) == []
+
+
+def test_throughput_clock_leaves_file_time_out_of_the_speed(monkeypatch):
+    from ganforge.engine import loop
+
+    now = [100.0]
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: now[0])
+    clock = loop.ThroughputClock(time_before=50.0)
+    clock.count(64)
+    now[0] += 2.0          # 2 s of training
+    with clock.paused():
+        now[0] += 6.0      # 6 s writing files
+    assert clock.interval() == {"time": 58.0, "images_per_second": 32.0}
+    clock.count(30)
+    now[0] += 1.0
+    assert clock.interval()["images_per_second"] == 30.0
+    assert clock.images_per_second() == pytest.approx(94 / 3.0) and clock.seconds() == 9.0

@@ -63,47 +63,60 @@ def test_direction_of_results():
     assert not higher_is_better("fd_fmnist") and not higher_is_better("swd")
 
 
-def test_periodic_evaluation_and_best_checkpoint(tmp_path):
-    from ganforge.engine.checkpoint import load_checkpoint
-    from ganforge.engine.loop import train
-    from ganforge.evaluation import training_evaluator
+def test_periodic_evaluation_runs_every_eval_every_steps(tmp_path):
+    from ganforge.runner import train
 
-    config = make_config({}, toy_overrides(tmp_path, steps=30) + [
+    config = make_config({}, toy_overrides(tmp_path, steps=20) + [
         "eval.every=10", "eval.metrics=modes", "eval.n=500", "eval.best=high_quality"])
-    train(config, run_dir=tmp_path / "run", evaluator=training_evaluator(config), better=higher_is_better)
+    train(config, run_dir=tmp_path / "run")
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records] == [10, 20, 30]
-    best = max(records, key=lambda r: (r["high_quality"], -r["step"]))
+    assert [r["step"] for r in records] == [10, 20] and "high_quality" in records[0]
+    assert (tmp_path / "run" / "best.pt").is_file()
+
+
+@pytest.mark.parametrize("key, best_step", [("precision", 20), ("swd", 30)])
+def test_best_checkpoint_follows_the_direction_of_the_key(tmp_path, monkeypatch, key, best_step):
+    """Through the one entry point, `best.pt` keeps the highest precision (step 20) but the lowest swd
+    (step 30) of the same scripted results; one rule for both keys would get one of them wrong."""
+    from ganforge import runner
+    from ganforge.engine.checkpoint import load_checkpoint
+
+    values = iter([0.5, 0.8, 0.3, 0.6])  # at steps 10, 20, 30, 40
+    monkeypatch.setattr(runner, "training_evaluator", lambda config: lambda G, D: {key: next(values)})
+    config = make_config({}, toy_overrides(tmp_path, steps=40) + ["eval.every=10", f"eval.best={key}"])
+    runner.train(config, run_dir=tmp_path / "run")
     payload = load_checkpoint(tmp_path / "run" / "best.pt")
-    assert payload["step"] == best["step"]
-    assert payload["best"] == {"key": "high_quality", "value": best["high_quality"], "step": best["step"]}
+    assert payload["step"] == best_step
+    assert payload["best"] == {"key": key, "value": {20: 0.8, 30: 0.3}[best_step], "step": best_step}
 
 
 def test_evaluation_does_not_change_training(tmp_path):
     """Periodic evaluation draws its own latents: weights match a run without it."""
     from ganforge.engine.checkpoint import load_checkpoint
-    from ganforge.engine.loop import train
-    from ganforge.evaluation import training_evaluator
+    from ganforge.runner import train
 
     plain = make_config({}, toy_overrides(tmp_path, steps=20))
     evaluated = make_config({}, toy_overrides(tmp_path, steps=20) + ["eval.every=5", "eval.metrics=modes",
                                                                       "eval.n=100"])
     train(plain, run_dir=tmp_path / "a")
-    train(evaluated, run_dir=tmp_path / "b", evaluator=training_evaluator(evaluated))
+    train(evaluated, run_dir=tmp_path / "b")
+    assert (tmp_path / "b" / "metrics.jsonl").is_file() and not (tmp_path / "a" / "metrics.jsonl").exists()
     a, b = load_checkpoint(tmp_path / "a"), load_checkpoint(tmp_path / "b")
     for name in a["generator"]:
         assert torch.equal(a["generator"][name], b["generator"][name])
 
 
-def test_eval_best_must_be_a_result_key(tmp_path):
-    from ganforge.engine.loop import train
-    from ganforge.evaluation import training_evaluator
+def test_eval_best_must_be_a_result_key(tmp_path, monkeypatch):
+    """The refusal comes from inside the entry point, before the loop makes the run directory."""
+    from ganforge import runner
 
     config = make_config({}, toy_overrides(tmp_path, steps=10) + ["eval.every=10", "eval.metrics=modes",
                                                                    "eval.n=100", "eval.best=fd_fmnist"])
+    reached = []
+    monkeypatch.setattr(runner, "train_loop", lambda *a, **k: reached.append(a))
     with pytest.raises(ConfigError, match="eval.best is 'fd_fmnist', which the chosen metrics do not give"):
-        train(config, run_dir=tmp_path / "run", evaluator=training_evaluator(config))
-    assert not (tmp_path / "run").exists()
+        runner.train(config, run_dir=tmp_path / "run")
+    assert reached == [] and not (tmp_path / "run").exists()
 
 
 def test_generated_images_are_clipped_to_the_data_range_but_points_are_not():

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from .. import viz
 from ..config import RunConfig, config_warnings, dump_yaml, load_config, to_dict
@@ -23,7 +22,8 @@ from ..data import build_dataset
 from ..errors import ConfigError, GanforgeWarning, Interrupted, TrainingDiverged
 from ..models import class_count, discriminator_probability
 from .checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
-from .stats import RunLog, append_jsonl, first_non_finite, rewind_jsonl
+from .stats import RunLog, append_jsonl, first_non_finite, read_log, rewind_jsonl
+from .progress import make_progress
 from .training import Training, pick_device
 
 CHECKPOINT = "checkpoint.pt"
@@ -73,19 +73,24 @@ def save_stage_picture(training: Training, run_dir: Path, stage: int) -> Path:
     return path
 
 
-def _weights_finite(training: Training) -> bool:
-    return all(torch.isfinite(p).all() for p in training.G.parameters()) and all(
-        torch.isfinite(p).all() for p in training.D.parameters())
+@dataclass(frozen=True)
+class Evaluation:
+    """Periodic evaluation during a run: the results to compute and, for `eval.best`, which way each result
+    key improves. They come together so no caller can keep `best.pt` by a guessed direction."""
+
+    run: Evaluator
+    higher_is_better: Callable[[str], bool]
 
 
 def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "run",
           resume: str | Path | None = None, progress: bool | None = None,
-          evaluator: Evaluator | None = None, better: Callable[[str], bool] | None = None) -> RunResult:
+          evaluation: Evaluation | None = None) -> RunResult:
     """Train a GAN as `config` says, in `run_dir` (default: a new dated folder under `config.out_dir`).
 
     With `resume` (a run directory), continue from its checkpoint up to `config.train.steps`. With an
-    `evaluator`, results every `config.eval.every` steps go to `metrics.jsonl`, and when `config.eval.best`
-    names a result key, `best.pt` keeps the checkpoint where it was best (`better(key)`: larger is better).
+    `evaluation`, results every `config.eval.every` steps go to `metrics.jsonl`, and when `config.eval.best`
+    names a result key, `best.pt` keeps the checkpoint where it was best. Callers wanting `config.eval`
+    honoured use `ganforge.runner.train`, which builds the evaluation from the config.
     """
     for message in config_warnings(config):
         warnings.warn(message, GanforgeWarning, stacklevel=2)
@@ -107,99 +112,183 @@ def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "ru
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(config, label)
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(dump_yaml(config))
-    return _run(training, run_dir, config.train.progress if progress is None else progress, evaluator,
-                better or (lambda key: False))
+    show = config.train.progress if progress is None else progress
+    return _Run(training, run_dir, show, evaluation).run()
 
 
-def _evaluate(training: Training, evaluator: Evaluator, better: Callable[[str], bool], run_dir: Path) -> None:
-    """Run the evaluator, log its results, and keep `best.pt` when `eval.best` improved."""
-    results = evaluator(training.sampler, training.D)
-    record = {"step": training.step, **results}
-    append_jsonl(run_dir / METRICS_LOG, record)
-    key = training.config.eval.best
-    if not key:
-        return
-    if key not in results:
-        raise ConfigError(f"eval.best is {key!r}, but the evaluation gave only {', '.join(results)}")
-    value = results[key]
-    old = training.best
-    if old is None or (value > old["value"] if better(key) else value < old["value"]):
-        training.best = {"key": key, "value": value, "step": training.step}
-        save_checkpoint(run_dir / BEST, _payload(training))
+class ThroughputClock:
+    """Wall time of a run and its speed in real images per second, with the time spent writing files
+    (pictures, evaluations, checkpoints: everything inside `paused`) left out of the speed."""
+
+    def __init__(self, time_before: float) -> None:
+        self.time_before = time_before  # seconds of earlier sessions of a resumed run
+        self.start = self.interval_start = time.perf_counter()
+        self.images = self.interval_images = self.interval_steps = 0
+        self.io = self.interval_io = 0.0
+
+    def count(self, images: int) -> None:
+        self.images += images
+        self.interval_images += images
+        self.interval_steps += 1
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - start
+            self.io += seconds
+            self.interval_io += seconds
+
+    def seconds(self) -> float:
+        """Wall seconds of this session, files included (what `train.time_limit` limits)."""
+        return time.perf_counter() - self.start
+
+    def interval(self) -> dict[str, float]:
+        """`time` (seconds since the run began, over all sessions) and `images_per_second` since the last
+        call; starts the next interval."""
+        now = time.perf_counter()
+        busy = now - self.interval_start - self.interval_io
+        record = {"time": self.time_before + now - self.start,
+                  "images_per_second": self.interval_images / max(busy, 1e-9)}
+        self.interval_start, self.interval_images, self.interval_steps, self.interval_io = now, 0, 0, 0.0
+        return record
+
+    def images_per_second(self) -> float:
+        """Over the whole session, files excluded."""
+        return self.images / max(self.seconds() - self.io, 1e-9)
 
 
-def _run(training: Training, run_dir: Path, progress: bool, evaluator: Evaluator | None,
-         better: Callable[[str], bool]) -> RunResult:
-    cfg = training.config.train
-    eval_every = training.config.eval.every
-    log = RunLog(run_dir, cfg.tensorboard)
-    checkpoint_path = run_dir / CHECKPOINT
-    picture = run_dir / "samples" / f"step_{training.step:07d}.png"
-    io_seconds, io_total = 0.0, 0.0
-    earlier = rewind_jsonl(log.path, training.step)
-    rewind_jsonl(run_dir / METRICS_LOG, training.step)
-    time_before = earlier[-1].get("time", 0.0) if earlier else 0.0  # `time` counts every session of the run
-    run_start = interval_start = time.perf_counter()
-    interval_steps = interval_images = images_done = 0
-    bar = tqdm(total=cfg.steps, initial=training.step, disable=not progress, unit="step", dynamic_ncols=True)
+class DivergenceGuard:
+    """Stops a run whose logged statistics or weights are no longer finite, naming what went bad and the last
+    good checkpoint (which is kept: the bad state is never saved)."""
 
-    def flush() -> None:
-        nonlocal interval_start, interval_steps, interval_images, io_seconds
+    def __init__(self, checkpoint: Path) -> None:
+        self.checkpoint = checkpoint
+
+    def check(self, record: dict[str, float], training: Training) -> None:
+        bad = first_non_finite(record)
+        if bad is None and _weights_finite(training):
+            return
+        what = f"{bad} became {record[bad]}" if bad else "a weight became NaN or infinite"
+        kept = f"last good checkpoint {self.checkpoint}" if self.checkpoint.exists() else "no checkpoint"
+        raise TrainingDiverged(f"training diverged by step {training.step}: {what}; {kept} is kept")
+
+
+def _weights_finite(training: Training) -> bool:
+    return all(torch.isfinite(p).all() for p in training.G.parameters()) and all(
+        torch.isfinite(p).all() for p in training.D.parameters())
+
+
+class _Run:
+    """One session of a run: steps, and after each the maintenance its step number asks for.
+
+    `writer` is the one place deciding whether this process writes files (a distributed run would pass
+    False on all but one rank), and `_stop` the one place deciding that the run stops early (where a
+    distributed run would make its ranks agree).
+    """
+
+    def __init__(self, training: Training, run_dir: Path, show_progress: bool, evaluation: Evaluation | None,
+                 writer: bool = True) -> None:
+        self.training, self.run_dir, self.evaluation, self.writer = training, run_dir, evaluation, writer
+        self.cfg = training.config.train
+        self.checkpoint = run_dir / CHECKPOINT
+        self.picture = run_dir / "samples" / f"step_{training.step:07d}.png"
+        self.log = RunLog(run_dir, self.cfg.tensorboard)
+        if writer:
+            earlier = rewind_jsonl(self.log.path, training.step)
+            rewind_jsonl(run_dir / METRICS_LOG, training.step)
+        else:
+            earlier = [r for r in read_log(self.log.path) if r.get("step", 0) <= training.step]
+        self.clock = ThroughputClock(earlier[-1].get("time", 0.0) if earlier else 0.0)
+        self.guard = DivergenceGuard(self.checkpoint)
+        self.progress = make_progress(self.cfg.steps, training.step, show_progress)
+
+    def run(self) -> RunResult:
+        training = self.training
+        try:
+            while training.step < self.cfg.steps:
+                stage = training.growth[0]
+                self.clock.count(training.train_step().images)
+                self.progress.update()
+                stop = self._stop()
+                self._maintain(stage, last=stop or training.step == self.cfg.steps)
+                if stop:
+                    break
+        except KeyboardInterrupt:
+            if self.clock.interval_steps:
+                self._flush()
+            self._save_checkpoint()
+            raise Interrupted(f"interrupted at step {training.step}; checkpoint saved, continue with "
+                              f"`ganforge train --resume {self.run_dir}`") from None
+        finally:
+            self.progress.close()
+            self.log.close()
+        return RunResult(self.run_dir, self.checkpoint, self.picture, training.step,
+                         self.clock.images_per_second())
+
+    def _stop(self) -> bool:
+        """Whether the run ends before `train.steps`: `train.time_limit` has passed."""
+        return self.cfg.time_limit > 0 and self.clock.seconds() >= self.cfg.time_limit
+
+    def _maintain(self, stage: int, last: bool) -> None:
+        """The once-per-step bookkeeping: log, pictures, evaluation and checkpoint as their intervals (or the
+        end of the run, or of a growing stage) ask. Only logging counts towards the measured speed."""
+        cfg, step = self.cfg, self.training.step
+        save = step % cfg.ckpt_every == 0 or last
+        if step % cfg.log_every == 0 or save:
+            self._flush()
+        with self.clock.paused():
+            if step % cfg.sample_every == 0 or last:
+                self.picture = self._write_picture(self.run_dir / "samples" / f"step_{step:07d}.png")
+            if self.training.schedule is not None and (last or self.training.growth[0] != stage):
+                if self.writer:
+                    save_stage_picture(self.training, self.run_dir, stage)
+            eval_every = self.training.config.eval.every
+            if self.evaluation is not None and (last or (eval_every and step % eval_every == 0)):
+                self._evaluate()
+            if save:
+                self._save_checkpoint()
+
+    def _flush(self) -> None:
+        """Average the statistics reported since the last flush into one log record, and stop on divergence."""
+        training = self.training
         training.report_state()
         record = training.stats.collect()
-        now = time.perf_counter()
-        busy = now - interval_start - io_seconds
         if record.get("loss/g"):  # balance of the two players (Goodfellow 2016, section 5.1)
             record["loss/d_over_g"] = record["loss/d"] / record["loss/g"]
-        record.update(step=training.step, time=time_before + now - run_start,
-                      images_per_second=interval_images / max(busy, 1e-9))
-        interval_start, interval_steps, interval_images, io_seconds = now, 0, 0, 0.0
-        log.write(record)
-        bad = first_non_finite(record)
-        if bad is not None or not _weights_finite(training):
-            what = f"{bad} became {record[bad]}" if bad else "a weight became NaN or infinite"
-            kept = f"last good checkpoint {checkpoint_path}" if checkpoint_path.exists() else "no checkpoint"
-            raise TrainingDiverged(f"training diverged by step {training.step}: {what}; {kept} is kept")
-        bar.set_postfix({"d": f"{record.get('loss/d', float('nan')):.3f}",
-                         "g": f"{record.get('loss/g', float('nan')):.3f}"})
+        record.update(step=training.step, **self.clock.interval())
+        if self.writer:
+            self.log.write(record)
+        self.guard.check(record, training)
+        self.progress.show({"d": f"{record.get('loss/d', float('nan')):.3f}",
+                            "g": f"{record.get('loss/g', float('nan')):.3f}"})
 
-    try:
-        while training.step < cfg.steps:
-            stage = training.growth[0]
-            phase = training.train_step()
-            interval_steps += 1
-            interval_images += phase.images
-            images_done += phase.images
-            bar.update(1)
-            out_of_time = cfg.time_limit > 0 and time.perf_counter() - run_start >= cfg.time_limit
-            step, last = training.step, training.step == cfg.steps or out_of_time
-            save_now = step % cfg.ckpt_every == 0 or last
-            if step % cfg.log_every == 0 or save_now:
-                flush()
-            io_start = time.perf_counter()
-            if step % cfg.sample_every == 0 or last:
-                picture = save_picture(training, run_dir / "samples" / f"step_{step:07d}.png")
-            if training.schedule is not None and (last or training.growth[0] != stage):
-                save_stage_picture(training, run_dir, stage)
-            if evaluator is not None and (last or (eval_every and step % eval_every == 0)):
-                _evaluate(training, evaluator, better, run_dir)
-            if save_now:
-                save_checkpoint(checkpoint_path, _payload(training))
-            io_seconds += time.perf_counter() - io_start
-            io_total += time.perf_counter() - io_start
-            if out_of_time:
-                break
-    except KeyboardInterrupt:
-        if interval_steps:
-            flush()
-        save_checkpoint(checkpoint_path, _payload(training))
-        raise Interrupted(f"interrupted at step {training.step}; checkpoint saved, continue with "
-                          f"`ganforge train --resume {run_dir}`") from None
-    finally:
-        bar.close()
-        log.close()
-    elapsed = time.perf_counter() - run_start - io_total
-    return RunResult(run_dir, checkpoint_path, picture, training.step, images_done / max(elapsed, 1e-9))
+    def _write_picture(self, path: Path) -> Path:
+        return save_picture(self.training, path) if self.writer else path
+
+    def _save_checkpoint(self) -> None:
+        if self.writer:
+            save_checkpoint(self.checkpoint, _payload(self.training))
+
+    def _evaluate(self) -> None:
+        """Run the evaluation, log its results, and keep `best.pt` when `eval.best` improved."""
+        training, evaluation = self.training, self.evaluation
+        results = evaluation.run(training.sampler, training.D)
+        if self.writer:
+            append_jsonl(self.run_dir / METRICS_LOG, {"step": training.step, **results})
+        key = training.config.eval.best
+        if not key:
+            return
+        if key not in results:
+            raise ConfigError(f"eval.best is {key!r}, but the evaluation gave only {', '.join(results)}")
+        value, old = results[key], training.best
+        higher = evaluation.higher_is_better(key)
+        if old is None or (value > old["value"] if higher else value < old["value"]):
+            training.best = {"key": key, "value": value, "step": training.step}
+            if self.writer:
+                save_checkpoint(self.run_dir / BEST, _payload(training))
 
 
 def _payload(training: Training) -> dict:
