@@ -5,6 +5,7 @@ User errors (`GanforgeError`) print one line and exit 2; an interrupted run exit
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import warnings
@@ -41,6 +42,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     else:
         raise GanforgeError("give a CONFIG (a YAML file or a preset such as toy_ring) or --resume RUN_DIR")
     result = train(config, run_dir=args.out, label=label, resume=args.resume)
+    if os.environ.get("RANK", "0") != "0":  # torchrun's other ranks: rank 0 reports the run
+        return
     print(f"trained to step {result.steps} at {result.images_per_second:.0f} images/s")
     print(f"samples:    {result.picture}")
     if (result.run_dir / "growth.png").is_file():

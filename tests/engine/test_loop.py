@@ -150,12 +150,13 @@ def test_a_new_run_refuses_a_directory_that_holds_one(tmp_path):
 def test_a_process_that_is_not_the_writer_trains_but_writes_nothing(tmp_path):
     """The one switch a distributed run needs for its other ranks: same steps, no files."""
     from ganforge.data import build_dataset
+    from ganforge.engine.distributed import World
     from ganforge.engine.loop import _Run
 
     config = make_config({}, toy_overrides(tmp_path, steps=20) + ["train.sample_every=10", "train.ckpt_every=10"])
     training = Training(config, build_dataset(config.data), torch.device("cpu"))
     (tmp_path / "run").mkdir()
-    result = _Run(training, tmp_path / "run", False, None, writer=False).run()
+    result = _Run(training, tmp_path / "run", False, None, World(rank=1)).run()
     assert result.steps == 20 and list((tmp_path / "run").iterdir()) == []
 
 

@@ -58,13 +58,13 @@ class World:
         n = len(x) // self.size
         return x[self.rank * n:(self.rank + 1) * n]
 
-    def any(self, flag: bool) -> bool:
-        """True on every rank when `flag` is true on any of them (a stop request, a time limit)."""
+    def any(self, flags: list[bool]) -> list[bool]:
+        """Each flag true on every rank when it is true on any of them (a stop request, a time limit)."""
         if not self.active:
-            return flag
-        t = torch.tensor([int(flag)])
+            return flags
+        t = torch.tensor([int(flag) for flag in flags])
         dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.control)
-        return bool(t.item())
+        return [bool(v) for v in t.tolist()]
 
     def mean(self, record: dict[str, float]) -> dict[str, float]:
         """`record` averaged over the ranks key by key (every rank reports the same keys), so the log shows

@@ -3,9 +3,16 @@
 A run directory holds `config.yaml` (the resolved config), `log.jsonl` (one record per `log_every` steps),
 `samples/step_NNNNNNN.png`, `checkpoint.pt` and, when tensorboard is installed, `tensorboard/`. Nothing is
 created until the config, data and models have all been checked, so bad input leaves no half-made run.
+
+Started by torchrun, every rank runs this loop (see `distributed`): rank 0 alone looks at and writes the
+run directory and hands a resumed run's checkpoint to the others; logged statistics are averaged over the
+ranks; a stop (Ctrl-C or SIGTERM on any rank, `train.time_limit`, divergence) ends every rank at the same
+step.
 """
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -19,12 +26,14 @@ from torch import nn
 from .. import viz
 from ..config import RunConfig, config_warnings, dump_yaml, load_config, to_dict
 from ..data import build_dataset
-from ..errors import ConfigError, GanforgeWarning, Interrupted, TrainingDiverged
+from ..errors import ConfigError, GanforgeError, GanforgeWarning, Interrupted, TrainingDiverged
 from ..models import class_count, discriminator_probability
 from .checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
-from .stats import RunLog, append_jsonl, first_non_finite, read_log, rewind_jsonl
+from . import distributed
+from .distributed import World
+from .stats import RunLog, append_jsonl, first_non_finite, rewind_jsonl
 from .progress import make_progress
-from .training import Training, pick_device
+from .training import Training
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
@@ -92,28 +101,53 @@ def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "ru
     names a result key, `best.pt` keeps the checkpoint where it was best. Callers wanting `config.eval`
     honoured use `ganforge.runner.train`, which builds the evaluation from the config.
     """
-    for message in config_warnings(config):
-        warnings.warn(message, GanforgeWarning, stacklevel=2)
-    state = None
-    if resume is None and run_dir is not None and (Path(run_dir) / CHECKPOINT).exists():
+    world, device, joined = distributed.join(config.train.device)
+    try:
+        if world.writer:
+            for message in config_warnings(config):
+                warnings.warn(message, GanforgeWarning, stacklevel=2)
+        run_dir, state = _agreed(world, lambda: _start(config, run_dir, label, resume))
+        training = Training(config, build_dataset(config.data), device, world)
+        if state is not None:
+            training.load_state_dict(state, str(run_dir))
+            if training.step >= config.train.steps:
+                raise ConfigError(f"{run_dir} is already at step {training.step}; pass train.steps=N with N > "
+                                  f"{training.step} to continue it")
+        if world.writer:
+            (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.yaml").write_text(dump_yaml(config))
+        show = (config.train.progress if progress is None else progress) and world.writer
+        return _Run(training, run_dir, show, evaluation, world).run()
+    finally:
+        distributed.leave(joined)
+
+
+def _start(config: RunConfig, run_dir: str | Path | None, label: str,
+           resume: str | Path | None) -> tuple[Path, dict | None]:
+    """The run directory and, when resuming, its checkpoint; refuses a directory that holds another run."""
+    if resume is not None:
+        return Path(resume), load_checkpoint(resolve_checkpoint(resume))
+    if run_dir is not None and (Path(run_dir) / CHECKPOINT).exists():
         raise ConfigError(f"{run_dir} already holds a run; continue it with `ganforge train --resume {run_dir}` "
                           f"or choose another --out")
-    if resume is not None:
-        run_dir = Path(resume)
-        state = load_checkpoint(resolve_checkpoint(run_dir))
-    dataset = build_dataset(config.data)
-    device = pick_device(config.train.device)
-    training = Training(config, dataset, device)
-    if state is not None:
-        training.load_state_dict(state, str(run_dir))
-        if training.step >= config.train.steps:
-            raise ConfigError(f"{run_dir} is already at step {training.step}; pass train.steps=N with N > "
-                              f"{training.step} to continue it")
-    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(config, label)
-    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(dump_yaml(config))
-    show = config.train.progress if progress is None else progress
-    return _Run(training, run_dir, show, evaluation).run()
+    return (Path(run_dir) if run_dir is not None else new_run_dir(config, label)), None
+
+
+def _agreed(world: World, decide: Callable):
+    """`decide()` as rank 0 finds it (it alone looks at the run directory), on every rank: its value, or
+    the same error raised everywhere."""
+    if not world.active:
+        return decide()
+    answer = None
+    if world.writer:
+        try:
+            answer = decide()
+        except GanforgeError as exc:
+            answer = exc
+    answer = world.broadcast(answer)
+    if isinstance(answer, GanforgeError):
+        raise answer
+    return answer
 
 
 class ThroughputClock:
@@ -184,53 +218,83 @@ def _weights_finite(training: Training) -> bool:
 class _Run:
     """One session of a run: steps, and after each the maintenance its step number asks for.
 
-    `writer` is the one place deciding whether this process writes files (a distributed run would pass
-    False on all but one rank), and `_stop` the one place deciding that the run stops early (where a
-    distributed run would make its ranks agree).
+    `writer` is the one place deciding whether this process writes files (rank 0 of a distributed run),
+    and `_stop` the one place deciding that the run stops early (where the ranks of a distributed run
+    agree). Distributed, Ctrl-C and SIGTERM only ask for a stop: the ranks finish the step together, save,
+    and all raise `Interrupted`, rather than one rank leaving the others waiting in a collective.
     """
 
     def __init__(self, training: Training, run_dir: Path, show_progress: bool, evaluation: Evaluation | None,
-                 writer: bool = True) -> None:
-        self.training, self.run_dir, self.evaluation, self.writer = training, run_dir, evaluation, writer
+                 world: World = distributed.SINGLE) -> None:
+        self.training, self.run_dir, self.evaluation, self.world = training, run_dir, evaluation, world
+        self.writer = world.writer
         self.cfg = training.config.train
         self.checkpoint = run_dir / CHECKPOINT
         self.picture = run_dir / "samples" / f"step_{training.step:07d}.png"
-        self.log = RunLog(run_dir, self.cfg.tensorboard)
-        if writer:
+        self.log = RunLog(run_dir, self.cfg.tensorboard and self.writer)
+        earlier = []
+        if self.writer:
             earlier = rewind_jsonl(self.log.path, training.step)
             rewind_jsonl(run_dir / METRICS_LOG, training.step)
-        else:
-            earlier = [r for r in read_log(self.log.path) if r.get("step", 0) <= training.step]
-        self.clock = ThroughputClock(earlier[-1].get("time", 0.0) if earlier else 0.0)
+        self.clock = ThroughputClock(world.broadcast(earlier[-1].get("time", 0.0) if earlier else 0.0))
         self.guard = DivergenceGuard(self.checkpoint)
         self.progress = make_progress(self.cfg.steps, training.step, show_progress)
+        self.interrupted = False  # a distributed rank got SIGINT or SIGTERM
 
     def run(self) -> RunResult:
         training = self.training
         try:
-            while training.step < self.cfg.steps:
-                stage = training.growth[0]
-                self.clock.count(training.train_step().images)
-                self.progress.update()
-                stop = self._stop()
-                self._maintain(stage, last=stop or training.step == self.cfg.steps)
-                if stop:
-                    break
+            with self._stop_requests():
+                while training.step < self.cfg.steps:
+                    stage = training.growth[0]
+                    self.clock.count(training.train_step().images)
+                    self.progress.update()
+                    stop = self._stop()
+                    self._maintain(stage, last=stop or training.step == self.cfg.steps)
+                    if stop:
+                        break
+            if self.interrupted:  # the last step's checkpoint is saved already
+                raise self._interrupted()
         except KeyboardInterrupt:
             if self.clock.interval_steps:
                 self._flush()
             self._save_checkpoint()
-            raise Interrupted(f"interrupted at step {training.step}; checkpoint saved, continue with "
-                              f"`ganforge train --resume {self.run_dir}`") from None
+            raise self._interrupted() from None
         finally:
             self.progress.close()
             self.log.close()
         return RunResult(self.run_dir, self.checkpoint, self.picture, training.step,
                          self.clock.images_per_second())
 
+    def _interrupted(self) -> Interrupted:
+        return Interrupted(f"interrupted at step {self.training.step}; checkpoint saved, continue with "
+                           f"`ganforge train --resume {self.run_dir}`")
+
     def _stop(self) -> bool:
-        """Whether the run ends before `train.steps`: `train.time_limit` has passed."""
-        return self.cfg.time_limit > 0 and self.clock.seconds() >= self.cfg.time_limit
+        """Whether the run ends before `train.steps`: `train.time_limit` has passed or, distributed, a stop
+        was asked for; on every rank when on any."""
+        out_of_time = self.cfg.time_limit > 0 and self.clock.seconds() >= self.cfg.time_limit
+        if not self.world.active:
+            return out_of_time
+        self.interrupted, out_of_time = self.world.any([self.interrupted, out_of_time])
+        return self.interrupted or out_of_time
+
+    @contextmanager
+    def _stop_requests(self) -> Iterator[None]:
+        """Distributed: SIGINT and SIGTERM (Ctrl-C, torchrun or a scheduler ending the job) set
+        `interrupted`, which `_stop` shares, instead of raising inside a collective."""
+        if not self.world.active or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        def request(signum, frame) -> None:
+            self.interrupted = True
+
+        previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _maintain(self, stage: int, last: bool) -> None:
         """The once-per-step bookkeeping: log, pictures, evaluation and checkpoint as their intervals (or the
@@ -255,7 +319,7 @@ class _Run:
         """Average the statistics reported since the last flush into one log record, and stop on divergence."""
         training = self.training
         training.report_state()
-        record = training.stats.collect()
+        record = self.world.mean(training.stats.collect())
         if record.get("loss/g"):  # balance of the two players (Goodfellow 2016, section 5.1)
             record["loss/d_over_g"] = record["loss/d"] / record["loss/g"]
         record.update(step=training.step, **self.clock.interval())

@@ -30,12 +30,6 @@ from .unrolled import unrolled_judge
 from .stats import Stats
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def make_adam(params, config: AdamConfig) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2))
 
