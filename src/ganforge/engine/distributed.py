@@ -122,8 +122,16 @@ class World:
         outside any graph, is enough to keep checkpoints, EMA and samples identical on every rank."""
         if not self.active or self.size == 1:
             return
+        by_kind: dict[tuple, list[torch.Tensor]] = {}
         for buffer in module.buffers():
-            dist.broadcast(buffer, src=0)
+            by_kind.setdefault((buffer.dtype, buffer.device), []).append(buffer)
+        for buffers in by_kind.values():  # one broadcast per dtype, not one per buffer
+            flat = torch.cat([b.reshape(-1) for b in buffers])
+            dist.broadcast(flat, src=0)
+            offset = 0
+            for b in buffers:
+                b.copy_(flat[offset:offset + b.numel()].view_as(b))
+                offset += b.numel()
 
 
 SINGLE = World()
