@@ -14,7 +14,7 @@ from torch import nn
 from ..config import AdamConfig, RunConfig
 from ..data import BatchOrder, Dataset
 from ..errors import CheckpointError, DataError
-from ..models import build_models, class_count
+from ..models import build_models, class_count, growth_stages
 from ..models.spectral import spectral_sigmas
 from ..registry import LOSSES
 from ..regularisers import clip_weights
@@ -62,7 +62,7 @@ class Training:
         self.ema = EMA(self.G, config.train.ema_decay, config.train.ema_rampup) if config.train.ema_decay > 0 else None
         self.stats = Stats()
         self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg)
-        self.schedule = (Schedule.from_config(config.growth, self.G.growth.stages, config.train.batch_size)
+        self.schedule = (Schedule.from_config(config.growth, growth_stages(self.G), config.train.batch_size)
                          if config.growth.stable_images else None)
         self.images_seen = 0  # real images shown to D so far: the clock of the growing schedule
         largest = max(self.schedule.batch_sizes) if self.schedule is not None else config.train.batch_size
