@@ -10,6 +10,7 @@ import difflib
 import types
 import typing
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
@@ -261,9 +262,19 @@ def make_config(tree: dict | None = None, overrides: list[str] | tuple[str, ...]
     return config
 
 
+def preset_path(name: str | Path) -> Path:
+    """A config file path, or the name of a preset shipped with ganforge (`toy_ring`, `dcgan_fashion`...)."""
+    path = Path(name)
+    if path.exists() or path.parent != Path("."):
+        return path
+    bundled = Path(str(resources.files("ganforge") / "configs" / f"{path.stem}.yaml"))
+    return bundled if bundled.is_file() else path
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Read a YAML preset (or only defaults when `path` is None) and apply overrides."""
-    return make_config(load_yaml(path) if path else {}, overrides)
+    """Read a YAML file or shipped preset by name (only defaults when `path` is None) and apply `overrides`
+    (`["train.steps=2000", "model.name=dcgan"]`)."""
+    return make_config(load_yaml(preset_path(path)) if path else {}, overrides)
 
 
 def _require(condition: bool, message: str) -> None:
