@@ -43,12 +43,33 @@ def test_toy_run_by_preset_name_and_resume(tmp_path, capsys):
     assert code == 0 and "step 20" in out
 
 
+def _list_sections(out: str) -> dict[str, list[str]]:
+    """`ganforge list` output as {section: [names]}: the first word of each indented line, or for presets the
+    comma-separated line, so a name only counts where it stands whole in its own section."""
+    sections: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            current = sections.setdefault(line.rstrip(":"), [])
+        elif line.strip():
+            current.extend(line.split(", ") if current is sections.get("presets") else [line.split()[0]])
+    return {name: [n.strip() for n in names] for name, names in sections.items()}
+
+
 def test_list_shows_registries(capsys):
+    from ganforge.metrics import METRICS
+    from ganforge.registry import DATASETS, LOSSES, MODELS
+
     code, out, _ = run_cli(["list"], capsys)
     assert code == 0
-    for name in ("dcgan", "mlp", "ns", "minimax", "hinge", "wasserstein", "lsgan", "ring", "grid",
-                 "gaussian1d", "fashion-mnist", "mnist", "folder", "npz", "cifar10", "toy_ring"):
-        assert name in out
+    sections = _list_sections(out)
+    expected = {"models": {"dcgan", "mlp", "sngan", "resnet", "pggan"},
+                "losses": {"ns", "minimax", "hinge", "wasserstein", "lsgan"},
+                "datasets": {"ring", "grid", "gaussian1d", "fashion-mnist", "mnist", "folder", "npz", "cifar10"},
+                "metrics": {"fd_fmnist", "modes", "swd"}, "presets": {"toy_ring", "dcgan_fashion"}}
+    for section, names in expected.items():
+        assert names <= set(sections[section]), (section, sections.get(section))
+    for section, registry in (("models", MODELS), ("losses", LOSSES), ("datasets", DATASETS), ("metrics", METRICS)):
+        assert sections[section] == registry.names()
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -57,6 +78,16 @@ def test_list_shows_registries(capsys):
     (["model.name=stylegan9"], "unknown model 'stylegan9'"),
     (["loss.name=nonsat"], "unknown loss 'nonsat'"),
     (["data.name=npz", "data.root=/nonexistent/x.npz"], "/nonexistent/x.npz"),
+    # refused rather than silently fixed or ignored
+    (["train.amp=true", "train.device=cpu"], "train.amp=true needs a CUDA device, but this run would train on cpu"),
+    (["model.name=pggan", "model.depth=3", "train.batch_size=30"],
+     "model.mbstd_group=4 must divide every training batch D sees; train.batch_size has 30"),
+    (["model.name=pggan", "model.depth=3", "model.pack=2", "growth.stable_images=100", "growth.batch_sizes=[16,10,8,7]"],
+     "growth.batch_sizes [16, 10, 8, 7] must all be multiples of model.pack (2)"),
+    (["model.name=dcgan", "model.depth=3", "model.mbstd_group=8"], "model.mbstd_group=8 does not apply to model.name=dcgan"),
+    (["model.g_norm=virtual"], "model.g_norm=virtual does not apply to model.name=mlp (it has no such option)"),
+    (["loss.name=hinge", "loss.real_label=0.9"], "loss.name=hinge has none (use minimax or ns)"),
+    (["model.name=dcgan"], "model.depth=2 does not apply to model.name=dcgan (only mlp reads it)"),
 ])
 def test_bad_input_gives_one_line_and_no_run_directory(tmp_path, capsys, extra, message):
     code, _, err = run_cli(["train", "toy_ring", "--out", tmp_path / "run",

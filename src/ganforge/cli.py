@@ -13,16 +13,8 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
+from .config import preset_path
 from .errors import GanforgeError, GanforgeWarning, Interrupted
-
-
-def preset_path(name: str) -> Path:
-    """A config file path, or the name of a preset shipped with ganforge (`toy_ring`, `dcgan_fashion`...)."""
-    path = Path(name)
-    if path.exists() or path.parent != Path("."):
-        return path
-    bundled = Path(str(resources.files("ganforge") / "configs" / f"{path.stem}.yaml"))
-    return bundled if bundled.is_file() else path
 
 
 def cmd_train(args: argparse.Namespace) -> None:

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 import types
 import typing
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
 import yaml
 
 from .errors import ConfigError
+from .registry import MODELS
 
 
 @dataclass
@@ -120,7 +121,7 @@ class TrainConfig:
     ckpt_every: int = 1000          # steps between checkpoints (one is always written at the end)
     n_grid: int = 64                # samples in each picture
     device: str = "auto"            # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
-    amp: bool = False               # bfloat16 autocast; CUDA only, ignored with a notice on the CPU
+    amp: bool = False               # bfloat16 autocast; CUDA only (refused on the CPU)
     sync_bn: bool = False           # distributed on CUDA: batch norms take statistics over the global batch
                                     # (SyncBatchNorm); false: each rank normalises its own share, and rank 0's
                                     # running statistics are copied to the others after every step
@@ -264,9 +265,19 @@ def make_config(tree: dict | None = None, overrides: list[str] | tuple[str, ...]
     return config
 
 
+def preset_path(name: str | Path) -> Path:
+    """A config file path, or the name of a preset shipped with ganforge (`toy_ring`, `dcgan_fashion`...)."""
+    path = Path(name)
+    if path.exists() or path.parent != Path("."):
+        return path
+    bundled = Path(str(resources.files("ganforge") / "configs" / f"{path.stem}.yaml"))
+    return bundled if bundled.is_file() else path
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Read a YAML preset (or only defaults when `path` is None) and apply overrides."""
-    return make_config(load_yaml(path) if path else {}, overrides)
+    """Read a YAML file or shipped preset by name (only defaults when `path` is None) and apply `overrides`
+    (`["train.steps=2000", "model.name=dcgan"]`)."""
+    return make_config(load_yaml(preset_path(path)) if path else {}, overrides)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -302,40 +313,18 @@ def validate(config: RunConfig) -> None:
     _validate_tricks(config)
 
 
-G_LABELS = ("none", "concat", "cbn")
-D_LABELS = ("none", "concat", "acgan", "projection", "classes")
-G_NORMS = ("batch", "reference", "virtual")
-D_NORMS = ("batch", "none")
-SMOOTHABLE_LOSSES = ("ns", "minimax")
-
-
 def _validate_tricks(config: RunConfig) -> None:
     """Checks of the switches of Goodfellow's tutorial and Salimans et al. that span several sections."""
     m, loss = config.model, config.loss
-    _require(m.g_label in G_LABELS, f"model.g_label must be one of {', '.join(G_LABELS)}, got {m.g_label!r}")
-    _require(m.d_label in D_LABELS, f"model.d_label must be one of {', '.join(D_LABELS)}, got {m.d_label!r}")
-    _require(m.g_norm in G_NORMS, f"model.g_norm must be one of {', '.join(G_NORMS)}, got {m.g_norm!r}")
-    conditional_d = m.d_label in ("concat", "acgan", "projection")
-    _require((m.g_label != "none") == conditional_d,
-             f"model.g_label={m.g_label} needs a discriminator that judges the label: a class-conditional G "
-             f"goes with model.d_label concat, acgan or projection, an unconditional one with none or classes "
-             f"(got d_label={m.d_label})")
     for name in ("reference_size", "pack", "mbd_dim"):
         _require(getattr(m, name) > 0, f"model.{name} must be positive, got {getattr(m, name)}")
     _require(m.mbd_kernels >= 0, f"model.mbd_kernels must be >= 0, got {m.mbd_kernels}")
-    _require(m.pack == 1 or m.d_label == "none",
-             f"model.pack={m.pack} packs unlabelled samples; it cannot be combined with model.d_label={m.d_label}")
     _require(config.train.batch_size % m.pack == 0,
              f"train.batch_size ({config.train.batch_size}) must be a multiple of model.pack ({m.pack})")
     _require(0.0 < loss.real_label <= 1.0, f"loss.real_label must be in (0, 1], got {loss.real_label}")
     _require(0.0 <= loss.fake_label < loss.real_label,
              f"loss.fake_label must be in [0, loss.real_label), got {loss.fake_label}")
-    smoothed = loss.real_label != 1.0 or loss.fake_label != 0.0
-    _require(not smoothed or loss.name in SMOOTHABLE_LOSSES,
-             f"label smoothing changes the targets of a cross-entropy loss; loss.name={loss.name} has none "
-             f"(use ns or minimax)")
     _require(loss.aux_weight >= 0, f"loss.aux_weight must be >= 0, got {loss.aux_weight}")
-    _require(m.d_norm in D_NORMS, f"model.d_norm must be one of {', '.join(D_NORMS)}, got {m.d_norm!r}")
     _require(m.halve_from >= 4 and m.halve_from & (m.halve_from - 1) == 0,
              f"model.halve_from must be a power of two >= 4, got {m.halve_from}")
     _require(m.mbstd_group >= 0, f"model.mbstd_group must be >= 0, got {m.mbstd_group}")
@@ -348,6 +337,17 @@ def _validate_tricks(config: RunConfig) -> None:
     _require(config.train.unroll >= 0, f"train.unroll must be >= 0, got {config.train.unroll}")
     _require(not (config.train.unroll and loss.feature_matching),
              "train.unroll and loss.feature_matching both replace G's loss; choose one")
+    _check_registered_parts(config)
+
+
+def _check_registered_parts(config: RunConfig) -> None:
+    """Ask the chosen loss and model family whether they support what the config asks of them. Their
+    modules import this one (for their config sections), so they are imported here, when first needed."""
+    from .losses import check_options as check_loss
+    from .models import check_config as check_model
+
+    check_loss(config.loss)
+    check_model(config)
 
 
 def _validate_growth(config: RunConfig) -> None:
@@ -355,19 +355,11 @@ def _validate_growth(config: RunConfig) -> None:
     for name in ("stable_images", "fade_images", "batch_sizes"):
         values = getattr(g, name)
         _require(all(v > 0 for v in values), f"growth.{name} must hold positive numbers, got {values}")
-    growing = bool(g.stable_images)
-    _require(growing or not (g.fade_images or g.batch_sizes),
+    _require(bool(g.stable_images) or not (g.fade_images or g.batch_sizes),
              "growth.fade_images and growth.batch_sizes need growth.stable_images (the growing schedule)")
-    _require(not growing or config.model.name == "pggan",
-             f"progressive growing (growth.stable_images) needs a growing model: model.name=pggan, "
-             f"got {config.model.name}")
-    if growing:
-        stages = int(math.log2(config.data.resolution)) - 1
-        for name, allowed in (("stable_images", stages), ("fade_images", stages - 1), ("batch_sizes", stages)):
-            count = len(getattr(g, name))
-            _require(count in (0, 1, allowed),
-                     f"growth.{name} needs 1 or {allowed} values for data.resolution={config.data.resolution} "
-                     f"(4x4 to {config.data.resolution}x{config.data.resolution}), got {count}")
+    pack = config.model.pack
+    _require(all(v % pack == 0 for v in g.batch_sizes),
+             f"growth.batch_sizes {g.batch_sizes} must all be multiples of model.pack ({pack})")
 
 
 def config_warnings(config: RunConfig) -> list[str]:
@@ -379,7 +371,8 @@ def config_warnings(config: RunConfig) -> list[str]:
             f"becomes D*(x) = (a p_data(x) + b p_model(x)) / (p_data(x) + p_model(x)) with b > 0, which stays "
             f"at b where only the generator puts mass, so samples far from the data are not pushed back "
             f"(Goodfellow 2016, section 4.2); smooth only the real targets (loss.real_label)")
-    if (config.reg.gp or config.reg.r1) and config.model.name == "dcgan" and config.model.d_norm == "batch":
+    if (config.reg.gp or config.reg.r1) and "batch" in MODELS.get(config.model.name).d_norms \
+            and config.model.d_norm == "batch":
         warnings.append(
             "a gradient penalty with batch norm in D: each sample's gradient then depends on the rest of its "
             "batch, so the penalty no longer constrains D per sample (Gulrajani et al. 2017, section 4); set "

@@ -13,6 +13,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .config import LossConfig
+from .errors import ConfigError
 from .registry import LOSSES
 
 Tensor = torch.Tensor
@@ -20,9 +22,23 @@ Tensor = torch.Tensor
 
 @dataclass(frozen=True)
 class GanLoss:
+    """A registered objective and what it supports."""
+
     d: Callable[[Tensor, Tensor], Tensor]
     g: Callable[[Tensor], Tensor]
-    doc: str  # one line for `ganforge list`
+    doc: str                  # one line for `ganforge list`
+    smoothable: bool = False  # D's loss is a cross-entropy against targets, so loss.real_label and
+                              # loss.fake_label (label smoothing) apply
+
+
+def check_options(config: LossConfig) -> GanLoss:
+    """The loss `config.name` names, after refusing label smoothing where it has no targets to smooth."""
+    loss: GanLoss = LOSSES.get(config.name)
+    if (config.real_label != 1.0 or config.fake_label != 0.0) and not loss.smoothable:
+        smoothable = [n for n in LOSSES.names() if LOSSES.get(n).smoothable]
+        raise ConfigError(f"label smoothing changes the targets of a cross-entropy loss; loss.name={config.name} "
+                          f"has none (use {' or '.join(smoothable)})")
+    return loss
 
 
 def bce_d_loss(real: Tensor, fake: Tensor) -> Tensor:
@@ -73,8 +89,10 @@ def least_squares_g_loss(fake: Tensor) -> Tensor:
 
 
 for _name, _loss in {
-    "minimax": GanLoss(bce_d_loss, minimax_g_loss, "saturating minimax game (Goodfellow et al. 2014)"),
-    "ns": GanLoss(bce_d_loss, non_saturating_g_loss, "non-saturating GAN loss (Goodfellow et al. 2014)"),
+    "minimax": GanLoss(bce_d_loss, minimax_g_loss, "saturating minimax game (Goodfellow et al. 2014)",
+                       smoothable=True),
+    "ns": GanLoss(bce_d_loss, non_saturating_g_loss, "non-saturating GAN loss (Goodfellow et al. 2014)",
+                  smoothable=True),
     "hinge": GanLoss(hinge_d_loss, linear_g_loss, "hinge loss (Lim & Ye 2017; SN-GAN)"),
     "wasserstein": GanLoss(wasserstein_d_loss, linear_g_loss, "Wasserstein critic loss (Arjovsky et al. 2017)"),
     "lsgan": GanLoss(least_squares_d_loss, least_squares_g_loss, "least squares (Mao et al. 2017)"),

@@ -80,7 +80,7 @@ def test_warnings_for_penalties_with_batch_norm_and_an_unconstrained_critic():
 
 @pytest.mark.parametrize("override, message", [
     ("reg.gp=-1", "reg.gp must be >= 0"), ("reg.every=0", "reg.every must be positive"),
-    ("model.d_norm=layer", "model.d_norm must be one of batch, none"),
+    ("model.d_norm=layer", r"model.d_norm=layer does not apply to model.name=mlp \(it has no such option\)"),
     ("model.sn_iterations=0", "model.sn_iterations must be positive"),
     ("model.d_sn=maybe", "model.d_sn' must be bool")])
 def test_bad_regulariser_settings_are_rejected(override, message):

@@ -83,5 +83,5 @@ def test_labels_need_labelled_data():
 
 
 def test_cbn_is_refused_for_the_mlp():
-    with pytest.raises(ConfigError, match="no batch norm"):
+    with pytest.raises(ConfigError, match=r"model.g_label=cbn is not supported by model.name=mlp \(choose none or concat\)"):
         build_models(ModelConfig(name="mlp", g_label="cbn", d_label="acgan"), (2,), num_classes=3)

@@ -42,15 +42,27 @@ def test_every_normalised_weight_has_spectral_norm_one(family):
             assert estimate == pytest.approx(true, rel=1e-3)
 
 
-def test_training_mode_runs_one_power_iteration_per_forward():
-    layer = apply_spectral_norm(nn.Linear(6, 5), iterations=3)
-    u = layer.parametrizations.weight[0]._u.clone()
+def test_training_mode_iterates_and_reading_sigma_does_not():
+    """Pins down what `layer_sigma` relies on in PyTorch's parametrisation: a training-mode forward runs a
+    power iteration (u moves), an eval-mode one and reading sigma do not, and sigma is u^T W v. A PyTorch
+    upgrade that changes any of this fails here."""
+    torch.manual_seed(0)
+    layer = apply_spectral_norm(nn.Linear(6, 5), iterations=1)
+    with torch.no_grad():  # a new raw weight: the stored u, v no longer fit it, so an iteration moves them
+        layer.parametrizations.weight.original.copy_(torch.randn(5, 6))
+    state = lambda: {k: v.clone() for k, v in layer.state_dict().items()}  # noqa: E731
+    before = state()
+    sigma = spectral_sigmas(layer)[""]
+    after = state()
+    assert all(torch.equal(before[k], after[k]) for k in before) and layer.training
+    u, v = before["parametrizations.weight.0._u"], before["parametrizations.weight.0._v"]
+    assert sigma == pytest.approx(torch.vdot(u, before["parametrizations.weight.original"] @ v).item(), rel=1e-5)
     layer(torch.randn(2, 6))
-    assert not torch.equal(u, layer.parametrizations.weight[0]._u)
+    assert not torch.equal(before["parametrizations.weight.0._u"], layer.state_dict()["parametrizations.weight.0._u"])
     layer.eval()
-    u = layer.parametrizations.weight[0]._u.clone()
+    moved = state()
     layer(torch.randn(2, 6))
-    assert torch.equal(u, layer.parametrizations.weight[0]._u)
+    assert torch.equal(moved["parametrizations.weight.0._u"], layer.state_dict()["parametrizations.weight.0._u"])
 
 
 def test_projection_embedding_is_normalised_but_not_conditional_batch_norm_gains():

@@ -9,6 +9,7 @@ global batch, and each rank trains on its slice of the same global batch order a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +18,7 @@ from torch import nn
 from ..config import AdamConfig, RunConfig
 from ..data import BatchOrder, Dataset
 from ..errors import CheckpointError, ConfigError, DataError
-from ..models import build_models, class_count
+from ..models import build_models, check_config, class_count, growth_stages
 from ..models.spectral import spectral_sigmas
 from ..registry import LOSSES
 from ..regularisers import clip_weights
@@ -63,7 +64,7 @@ class Training:
         self.ema = EMA(self.G, config.train.ema_decay, config.train.ema_rampup) if config.train.ema_decay > 0 else None
         self.stats = Stats()
         self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg)
-        self.schedule = (Schedule.from_config(config.growth, self.G.growth.stages, config.train.batch_size)
+        self.schedule = (Schedule.from_config(config.growth, growth_stages(self.G), config.train.batch_size)
                          if config.growth.stable_images else None)
         self.images_seen = 0  # real images shown to D so far: the clock of the growing schedule
         largest = max(self.schedule.batch_sizes) if self.schedule is not None else config.train.batch_size
@@ -71,11 +72,7 @@ class Training:
             where = "growth.batch_sizes" if config.growth.batch_sizes else "train.batch_size"
             raise DataError(f"the dataset has {len(dataset)} samples, fewer than one batch of {largest}; "
                             f"add data or lower {where}")
-        for batch in (self.schedule.batch_sizes if self.schedule is not None else [config.train.batch_size]):
-            share = world.split(batch, "growth.batch_sizes" if config.growth.batch_sizes else "train.batch_size")
-            if share % config.model.pack:
-                raise ConfigError(f"each of the {world.size} processes trains on {share} samples of the global "
-                                  f"batch of {batch}, not a multiple of model.pack ({config.model.pack})")
+        self._check_shares()
         self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed)
         # the networks as the optimisation step calls them: in DDP in a distributed run, so backward
         # averages the gradients over the ranks; growing changes the active layers, which DDP must be told
@@ -90,6 +87,27 @@ class Training:
         self.step = 0
         self.best: dict | None = None  # {"key", "value", "step"} of the best evaluation so far
         self.amp = config.train.amp and device.type == "cuda"
+
+    def _check_shares(self) -> None:
+        """Refuse global batches whose per-rank shares a batch-dependent layer cannot take (the config's own
+        checks saw the global batch)."""
+        config, world = self.config, self.world
+        where = "growth.batch_sizes" if config.growth.batch_sizes else "train.batch_size"
+        shares = [world.split(batch, where) for batch in
+                  (self.schedule.batch_sizes if self.schedule is not None else [config.train.batch_size])]
+        if world.size == 1:
+            return
+        per_rank = dataclasses.replace(config, train=dataclasses.replace(config.train, batch_size=shares[0]),
+                                       growth=dataclasses.replace(config.growth, batch_sizes=shares))
+        for share in shares:
+            if share % config.model.pack:
+                raise ConfigError(f"each of the {world.size} processes trains on {share} samples of the global "
+                                  f"batch, not a multiple of model.pack ({config.model.pack})")
+        try:
+            check_config(per_rank)
+        except ConfigError as exc:
+            raise ConfigError(f"each of the {world.size} processes trains on its share of the global batch: "
+                              f"{exc}") from None
 
     @property
     def picture_size(self) -> int:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from . import ModelFamily, image_arguments, register_family
+from . import G_NORMS, ModelFamily, image_arguments, register_family
 from .discriminator import Discriminator
 from .generator import Generator
 from .init import dcgan_init
@@ -84,4 +84,5 @@ def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: 
 
 
 register_family("dcgan", ModelFamily(DCGANGenerator, DCGANDiscriminator, _arguments,
-                                     "DCGAN G and D (Radford et al. 2015), any power-of-two resolution"))
+                                     "DCGAN G and D (Radford et al. 2015), any power-of-two resolution",
+                                     g_labels=("none", "concat", "cbn"), g_norms=G_NORMS, d_norms=("batch", "none")))

@@ -54,7 +54,9 @@ class MinibatchStdDev(nn.Module):
     """`[N, C, H, W]` -> `[N, C + 1, H, W]`: within each group of `group_size` samples, the standard
     deviation of every feature at every position over the group, averaged to one number, appended as a
     constant feature map to the group's samples. D can then see how varied a batch is (section 3). A batch
-    that does not split into groups of `group_size` uses the largest group size below it that does."""
+    that does not split into groups of `group_size` uses the largest group size below it that does: right for
+    a last partial batch when sampling or evaluating; training batches that do not divide are refused by
+    the config (`models.check_config`)."""
 
     def __init__(self, group_size: int = 4) -> None:
         super().__init__()

@@ -5,7 +5,6 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from ..errors import ConfigError
 from . import ModelFamily, register_family, shape_error
 from .discriminator import Discriminator
 from .generator import Generator
@@ -48,8 +47,6 @@ class MLPDiscriminator(Discriminator):
 def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: int) -> tuple[dict, dict]:
     if len(sample_shape) != 1:
         raise shape_error("mlp", sample_shape, "points [D]; use a convolutional model for images")
-    if config.g_label == "cbn" or config.g_norm != "batch":
-        raise ConfigError("the mlp family has no batch norm: model.g_label=cbn and model.g_norm apply to dcgan")
     (dim,) = sample_shape
     return (
         {"z_dim": config.z_dim, "out_dim": dim, "width": config.g_channels, "depth": config.depth,
@@ -60,4 +57,5 @@ def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: 
     )
 
 
-register_family("mlp", ModelFamily(MLPGenerator, MLPDiscriminator, _arguments, "MLP G and D for toy data"))
+register_family("mlp", ModelFamily(MLPGenerator, MLPDiscriminator, _arguments, "MLP G and D for toy data",
+                                   options=("depth",)))

@@ -21,17 +21,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
-from ..errors import ConfigError
 from . import ModelFamily, image_arguments, register_family
 from .discriminator import Discriminator
 from .equalized import EqualConv2d, EqualLinear, MinibatchStdDev, PixelNorm
 from .generator import Generator
 
 
+def stage_count(resolution: int) -> int:
+    """Stages from 4x4 up to `resolution` (4x4, 8x8, ...): the one place the count is computed."""
+    return int(math.log2(resolution)) - 1
+
+
 def stage_widths(resolution: int, width: int, halve_from: int = 32) -> list[int]:
     """Channels per stage, 4x4 upward: `width` up to `halve_from` x `halve_from`, then halving at each
     doubling (the paper: 512 up to 32x32, 256 at 64x64, ...)."""
-    return [max(1, min(width, width * halve_from // (4 * 2 ** s))) for s in range(int(math.log2(resolution)) - 1)]
+    return [max(1, min(width, width * halve_from // (4 * 2 ** s))) for s in range(stage_count(resolution))]
 
 
 def _lrelu(h: torch.Tensor) -> torch.Tensor:
@@ -68,6 +72,10 @@ class PGGANGenerator(Generator):
         self.blocks = nn.ModuleList([nn.ModuleList([EqualConv2d(n_in, n_out, 3), EqualConv2d(n_out, n_out, 3)])
                                      for n_in, n_out in zip(widths, widths[1:])])
         self.to_rgb = nn.ModuleList([EqualConv2d(w, channels, 1, gain=1.0) for w in widths])
+
+    @property
+    def growth_stages(self) -> int:
+        return self.growth.stages
 
     def set_growth(self, stage: int, alpha: float) -> None:
         self.growth.set_growth(stage, alpha)
@@ -139,15 +147,16 @@ class PGGANDiscriminator(Discriminator):
         self.build_heads(widths[0])
         self.head = EqualLinear(self.head.in_features, self.head.out_features, gain=1.0)
 
+    @property
+    def growth_stages(self) -> int:
+        return self.body.growth.stages
+
     def set_growth(self, stage: int, alpha: float) -> None:
         self.body.growth.set_growth(stage, alpha)
 
 
 def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: int) -> tuple[dict, dict]:
     g_kwargs, d_kwargs = image_arguments("pggan", config, sample_shape, num_classes)
-    if config.g_label == "cbn" or config.g_norm != "batch":
-        raise ConfigError("the pggan family normalises G with pixel norm: model.g_label=cbn and model.g_norm "
-                          "do not apply")
     del g_kwargs["norm"], g_kwargs["reference_size"]
     return ({**g_kwargs, "halve_from": config.halve_from},
             {**d_kwargs, "mbstd_group": config.mbstd_group, "halve_from": config.halve_from})
@@ -155,4 +164,5 @@ def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: 
 
 register_family("pggan", ModelFamily(
     PGGANGenerator, PGGANDiscriminator, _arguments,
-    "progressive GAN G and D (Karras et al. 2017): equalised lr, pixel norm, minibatch stddev, fade-in"))
+    "progressive GAN G and D (Karras et al. 2017): equalised lr, pixel norm, minibatch stddev, fade-in",
+    options=("halve_from", "mbstd_group"), growth_stages=stage_count))

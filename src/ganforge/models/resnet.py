@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import ModelFamily, image_arguments, register_family
+from . import G_NORMS, ModelFamily, image_arguments, register_family
 from .discriminator import Discriminator
 from .generator import Generator
 from .norms import make_norm
@@ -116,4 +116,5 @@ class ResNetDiscriminator(Discriminator):
 
 register_family("resnet", ModelFamily(
     ResNetGenerator, ResNetDiscriminator, lambda c, s, k: image_arguments("resnet", c, s, k, min_resolution=16),
-    "SN-GAN paper's ResNet G and D (Miyato et al. 2018, Table 4), resolution >= 16"))
+    "SN-GAN paper's ResNet G and D (Miyato et al. 2018, Table 4), resolution >= 16",
+    g_labels=("none", "concat", "cbn"), g_norms=G_NORMS))

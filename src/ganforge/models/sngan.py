@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from . import ModelFamily, image_arguments, register_family
+from . import G_NORMS, ModelFamily, image_arguments, register_family
 from .discriminator import Discriminator
 from .generator import Generator
 from .norms import make_norm
@@ -69,4 +69,5 @@ class SNGANDiscriminator(Discriminator):
 
 register_family("sngan", ModelFamily(
     SNGANGenerator, SNGANDiscriminator, lambda c, s, k: image_arguments("sngan", c, s, k),
-    "SN-GAN paper's standard CNN G and D (Miyato et al. 2018, Table 3); D has no normalisation layers"))
+    "SN-GAN paper's standard CNN G and D (Miyato et al. 2018, Table 3); D has no normalisation layers",
+    g_labels=("none", "concat", "cbn"), g_norms=G_NORMS))

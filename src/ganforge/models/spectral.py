@@ -22,32 +22,31 @@ def apply_spectral_norm(net: nn.Module, iterations: int = 1, embeddings: bool = 
     computed tensor."""
     kinds = LAYERS + (nn.Embedding,) if embeddings else LAYERS
     for module in list(net.modules()):
-        if isinstance(module, kinds) and not parametrize.is_parametrized(module, "weight"):
+        if isinstance(module, kinds) and not is_normalised(module):
             spectral_norm(module, n_power_iterations=iterations)
+            module.spectral_normalised = True  # PyTorch's parametrisation class is private: mark it ourselves
     return net
 
 
-def _spectral_norm_of(module: nn.Module) -> nn.Module | None:
-    """The spectral-norm parametrisation of `module`'s weight, if it has one (its class is private to
-    PyTorch, hence the name check)."""
-    if not parametrize.is_parametrized(module, "weight"):
-        return None
-    return next((p for p in module.parametrizations.weight if type(p).__name__ == "_SpectralNorm"), None)
-
-
 def is_normalised(module: nn.Module) -> bool:
-    return _spectral_norm_of(module) is not None
+    return getattr(module, "spectral_normalised", False)
 
 
 @torch.no_grad()
+def layer_sigma(module: nn.Module) -> float:
+    """The sigma a normalised layer currently divides its raw weight by, through public attributes only:
+    the weight in eval mode is W / sigma for the stored u, v (no power iteration is run there), so sigma is
+    the ratio of the raw and normalised weights' norms. The layer's mode and u, v are left as they were."""
+    was_training = module.training
+    module.eval()
+    try:
+        normalised = module.weight
+    finally:
+        module.train(was_training)
+    return float(module.parametrizations.weight.original.norm() / normalised.norm())
+
+
 def spectral_sigmas(net: nn.Module) -> dict[str, float]:
-    """{layer name: sigma} for each normalised layer: the power-iteration estimate u^T W v of the largest
-    singular value of its raw weight, the factor the layer's weight is divided by."""
-    sigmas = {}
-    for name, module in net.named_modules():
-        norm = _spectral_norm_of(module)
-        if norm is None:
-            continue
-        matrix = norm._reshape_weight_to_matrix(module.parametrizations.weight.original)
-        sigmas[name] = float(torch.vdot(norm._u, matrix @ norm._v))
-    return sigmas
+    """{layer name: sigma} for each normalised layer: the power-iteration estimate of the largest singular
+    value of its raw weight, the factor the layer's weight is divided by."""
+    return {name: layer_sigma(module) for name, module in net.named_modules() if is_normalised(module)}
