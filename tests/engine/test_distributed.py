@@ -306,3 +306,17 @@ def test_sync_bn_on_the_cpu_is_refused_before_anything_is_made(tmp_path):
         train(make_config({}, [*toy_overrides(tmp_path), "train.device=cpu", "train.sync_bn=true"]),
               run_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_share_a_minibatch_stddev_group_cannot_split_is_refused(tmp_path):
+    """The global batch of 8 passes the config's check of model.mbstd_group=8; each rank's 4 do not."""
+    from ganforge.data import build_dataset
+    from ganforge.engine.distributed import World
+    from ganforge.engine.training import Training
+    from ganforge.errors import ConfigError
+
+    write_data(tmp_path)
+    config = make_config({}, [*scenarios(tmp_path)["grow"]["overrides"], "growth.batch_sizes=[8]",
+                              "model.mbstd_group=8"])
+    with pytest.raises(ConfigError, match="each of the 2 processes .*: model.mbstd_group=8 must divide"):
+        Training(config, build_dataset(config.data), torch.device("cpu"), World(rank=0, size=2))
