@@ -220,9 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes")
     p.set_defaults(func=cmd_ablate)
 
-    p = sub.add_parser("demo", help="the embedded default: 2-D ring, then DCGAN on Fashion-MNIST if present")
+    p = sub.add_parser("demo", help="the embedded default: 2-D ring, then a class-conditional DCGAN on "
+                                    "Fashion-MNIST if present, ending on its class grid")
     p.add_argument("--out", default="runs/demo", help="folder for the demo runs")
-    p.add_argument("--fashion-steps", type=int, default=400, help="DCGAN steps on Fashion-MNIST")
+    p.add_argument("--fashion-steps", type=int, default=None,
+                   help="conditional DCGAN steps on Fashion-MNIST (default: the cdcgan_fashion_demo preset's)")
     p.set_defaults(func=cmd_demo)
     return parser
 
