@@ -1,7 +1,8 @@
-"""Evaluating trained generators: checkpoints on demand (`ganforge eval`) and periodically during training.
+"""Evaluating trained generators: checkpoints on demand (`ganforge eval`) and periodically during training,
+and sample files from anywhere (`ganforge eval --samples`).
 
-Both turn a generator into a sample function and call `metrics.evaluate`; results are appended to the
-run's `metrics.jsonl`.
+Each turns its images into a sample function and calls `metrics.evaluate`; a checkpoint's results are
+appended to the run's `metrics.jsonl`.
 """
 from __future__ import annotations
 
@@ -10,20 +11,19 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import torch
 from torch import nn
 
 from .config import DataConfig, RunConfig, make_config
+from .data import build_dataset
 from .engine.checkpoint import load_checkpoint, load_state, resolve_checkpoint
 from .engine.loop import METRICS_LOG
 from .engine.stats import append_jsonl
-from .generate import generator_sampler, load_generator
-from .data import build_dataset
 from .errors import DataError
+from .generate import generator_sampler, load_generator
 from .metrics import check_best_key, evaluate, parse_metric_names
 from .metrics.context import tensor_sampler
-from .samplefiles import from_uint8, read_samples
 from .models import discriminator_probability, rebuild
+from .samplefiles import from_uint8, read_samples
 
 
 def evaluate_checkpoint(checkpoint: str | Path, metrics: str = "", n: int = 10_000, seed: int = 0,
@@ -52,10 +52,12 @@ def evaluate_checkpoint(checkpoint: str | Path, metrics: str = "", n: int = 10_0
 def evaluate_samples(samples: str | Path, data: DataConfig | str, metrics: str = "", n: int | None = None,
                      seed: int = 0, batch_size: int = 250, progress: bool = True) -> dict[str, float]:
     """Evaluate images from anywhere (an .npz or a folder of PNG/JPEG, see `samplefiles.read_samples`)
-    against `data` (a data section, or a dataset name taken at the samples' resolution), with the same metrics, real-data draw and cached statistics as `evaluate_checkpoint`.
+    against `data` (a data section, or a dataset name taken at the samples' resolution), with the same
+    metrics, real-data draw and cached statistics as `evaluate_checkpoint`.
 
     The first `n` images are scored (default: all). Files written by `ganforge sample RUN --n n --seed s`
-    give exactly what `ganforge eval RUN --n n --seed s` gives. Metrics that need the run's discriminator
+    give exactly what `ganforge eval RUN --n n --seed s` gives (at the same batch size: latents are drawn
+    batch by batch). Metrics that need the run's discriminator
     (d_gap, for 1-D data only) cannot apply to images and are refused by `evaluate`.
     """
     names = parse_metric_names(metrics)  # fail on a typo before any work

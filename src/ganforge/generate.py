@@ -5,7 +5,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-
 from tqdm import tqdm
 
 from . import viz
