@@ -21,7 +21,7 @@ from ..engine.loop import CHECKPOINT
 from ..models import rebuild
 from ..runner import train
 
-FULL_STEPS = 3000
+FULL_STEPS = 5000           # the dcgan_fashion preset's own length
 QUICK_STEPS = 20
 # quick: a narrow DCGAN (16 channels where the preset has 64) for a few dozen steps, for the tests
 QUICK_OVERRIDES = ("model.g_channels=16", "model.d_channels=16", "train.batch_size=32")
