@@ -37,7 +37,7 @@ def test_quick_run_writes_results_and_figures(quick_run):
         with Image.open(path) as image:
             image.verify()
     sets = json.loads((quick_run / "results.json").read_text())["extra"]["accuracy_per_draw"]
-    assert set(sets) == {"5 per class", "20 per class", "all labels"}
+    assert set(sets) == {"10 per class", "all labels"}
     for by_feature in sets.values():
         assert set(by_feature) == {"trained D", "random D", "raw pixels", "classifier (ceiling)"}
         assert all(0.0 <= acc <= 100.0 for accs in by_feature.values() for acc in accs)
@@ -64,7 +64,7 @@ def test_raw_pixel_accuracy_matches_a_direct_linear_svc(quick_run):
     test_y = test.labels[test_index].numpy()
     scores = []
     for c in feats.QUICK.c_grid:
-        model = LinearSVC(C=c, dual=True, max_iter=feats.MAX_ITER).fit(pool_x, pool_y)
+        model = LinearSVC(C=c, dual=True, max_iter=feats.MAX_ITER, random_state=0).fit(pool_x, pool_y)
         scores.append(((model.predict(val_x) == val_y).mean(), (model.predict(test_x) == test_y).mean(), c))
     best = max(scores, key=lambda s: s[0])  # first of equals: the smaller C, as the repro keeps
     reported = result.extra["accuracy_per_draw"]["all labels"]["raw pixels"][0]

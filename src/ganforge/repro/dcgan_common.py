@@ -64,8 +64,10 @@ def load_discriminator(checkpoint: Path) -> nn.Module:
 
 def random_discriminator(checkpoint: Path, seed: int) -> nn.Module:
     """A D of the same shape as the one in `checkpoint`, freshly initialised (N(0, 0.02)) from `seed`."""
-    torch.manual_seed(seed)
-    return rebuild(load_checkpoint(checkpoint)["models"], "discriminator").eval().requires_grad_(False)
+    with torch.random.fork_rng(devices=[]):  # leaves the caller's random stream as it was
+        torch.manual_seed(seed)
+        D = rebuild(load_checkpoint(checkpoint)["models"], "discriminator")
+    return D.eval().requires_grad_(False)
 
 
 @lru_cache(maxsize=2)

@@ -175,7 +175,8 @@ def run(out_dir: Path, quick: bool) -> ReproResult:
     steps = dcgan_config(quick).train.steps
     protocol_text = (
         f"dcgan_fashion preset trained {steps:,} steps by runner.train; {protocol.candidates:,} samples "
-        f"classified by the domain classifier; exemplars: samples it assigns with p >= {protocol.threshold}; per ordered "
+        f"classified by the domain classifier; exemplars: samples it assigns with p >= {protocol.threshold}; "
+        f"per ordered "
         f"class pair {protocol.triples} draws of three disjoint exemplar triples (A, B, B'); each result with "
         f"{protocol.perturbations} neighbours with uniform noise +-{NOISE} (Figure 7); latent walks: slerp "
         f"between random z, 8 rows of 10 steps."
