@@ -31,7 +31,7 @@ td:first-child,th:first-child{text-align:left}img{max-width:100%}
 .verdict{font-size:1.15em;font-weight:bold;padding:.5em .8em;border-radius:4px;display:inline-block}
 .reproduces{background:#d8f0d8}.does-not{background:#f6d6d6}.not-run{background:#eee}
 .slider figure{margin:0}.js .slider figure{display:none}.js .slider figure.shown{display:block}
-figcaption{font-size:.85em;color:#555}"""
+figcaption{font-size:.85em;color:#555}.row{display:flex;flex-wrap:wrap;gap:1em}.row img{max-width:540px}"""
 
 SLIDER_JS = """document.documentElement.classList.add('js');
 document.querySelectorAll('.slider').forEach(function (box) {
@@ -99,7 +99,9 @@ def run_sections(run: Path, work: Path) -> list[str]:
     sections = []
     config = run / "config.yaml"
     if config.is_file():
-        sections.append(f"<h2>Config</h2><pre>{html.escape(config.read_text())}</pre>")
+        sections.append("<h2>Config</h2><details><summary>config.yaml (the resolved config; "
+                        f"<code>ganforge train config.yaml</code> repeats the run)</summary>"
+                        f"<pre>{html.escape(config.read_text())}</pre></details>")
     pictures = sorted((run / "samples").glob("step_*.png"))
     if pictures:
         sections.append("<h2>Samples over training</h2>" + slider(pictures))
@@ -107,12 +109,14 @@ def run_sections(run: Path, work: Path) -> list[str]:
         sections.append("<h2>Growing: each resolution's last samples</h2>" + image(run / "growth.png", "growth"))
     log = read_log(run / "log.jsonl")
     if log:
-        sections.append("<h2>Training curves</h2>" + "".join(curve_pictures(log, work, run.name)))
+        sections.append('<h2>Training curves</h2><div class="row">' + "".join(curve_pictures(log, work, run.name))
+                        + "</div>")
     metrics = read_log(run / "metrics.jsonl")
     if metrics:
         keys = list(dict.fromkeys(k for r in metrics for k in r if k not in NOT_METRICS))
-        rows = [[number(r.get("step")), number(r.get("n"))] + [number(r.get(k)) for k in keys] for r in metrics]
-        section = "<h2>Metrics</h2>" + table(["step", "n", *keys], rows)
+        first = [k for k in ("step", "n") if any(k in r for r in metrics)]
+        rows = [[number(r.get(k)) for k in first + keys] for r in metrics]
+        section = "<h2>Metrics</h2>" + table(first + keys, rows)
         steps = {r.get("step") for r in metrics}
         if len(steps) > 1:
             from ..viz import save_curves
