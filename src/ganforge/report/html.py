@@ -31,7 +31,7 @@ td:first-child,th:first-child{text-align:left}img{max-width:100%}
 .verdict{font-size:1.15em;font-weight:bold;padding:.5em .8em;border-radius:4px;display:inline-block}
 .reproduces{background:#d8f0d8}.does-not{background:#f6d6d6}.not-run{background:#eee}
 .slider figure{margin:0}.js .slider figure{display:none}.js .slider figure.shown{display:block}
-figcaption{font-size:.85em;color:#555}.row{display:flex;flex-wrap:wrap;gap:1em}.row img{max-width:540px}"""
+figcaption{font-size:.85em;color:#555}.rows td:last-child{text-align:left}.row{display:flex;flex-wrap:wrap;gap:1em}.row img{max-width:540px}"""
 
 SLIDER_JS = """document.documentElement.classList.add('js');
 document.querySelectorAll('.slider').forEach(function (box) {
@@ -49,16 +49,16 @@ def image(path: Path, alt: str) -> str:
     return f'<img src="{data_uri(path.read_bytes())}" alt="{html.escape(alt)}">'
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
+def table(header: list[str], rows: list[list[str]], css: str = "") -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f'<table class="{css}"><tr>{head}</tr>{body}</table>' if css else f"<table><tr>{head}</tr>{body}</table>"
 
 
 def number(value) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "" if value is None else str(value)
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, int) or not math.isfinite(value):
         return str(value)
     return f"{value:.4g}"
 
@@ -148,14 +148,13 @@ def repro_sections(folder: Path) -> tuple[str, list[str]]:
     rows = [[row.what, number(row.ours) + (f" ± {number(row.spread)}" if row.spread is not None else ""),
              number(row.paper) if row.paper is not None else "-", row.note] for row in result.rows]
     if rows:
-        sections.append("<h2>Ours beside the paper's</h2>" + table(["quantity", "ours", "paper", "note"], rows))
+        sections.append("<h2>Ours beside the paper's</h2>" + table(["quantity", "ours", "paper", "note"], rows, "rows"))
     for name in result.figures:
         path = folder / name
         sections.append(f"<h2>{html.escape(name)}</h2>" + (image(path, name) if path.is_file()
                                                            else f"<p>missing: {html.escape(name)}</p>"))
-    extra = {k: v for k, v in result.extra.items()}
-    if extra:
-        sections.append(f"<h2>Details</h2><pre>{html.escape(json.dumps(extra, indent=1))}</pre>")
+    if result.extra:
+        sections.append(f"<h2>Details</h2><pre>{html.escape(json.dumps(result.extra, indent=1))}</pre>")
     return f"{result.name}: {result.paper}", sections
 
 
