@@ -32,7 +32,7 @@ def protocol(quick: bool) -> dict:
     if quick:  # tiny networks and draws: checks the pipeline, not the numbers
         return {"steps": 8, "short": 2, "samples": 300, "validation": 100, "test": 300,
                 "overrides": ["model.g_channels=8", "model.d_channels=8", "train.batch_size=16"]}
-    return {"steps": 2000, "short": 200, "samples": 10_000, "validation": 1000, "test": 10_000, "overrides": []}
+    return {"steps": 1000, "short": 100, "samples": 10_000, "validation": 1000, "test": 10_000, "overrides": []}
 
 
 def _pixels01(images: torch.Tensor) -> torch.Tensor:
