@@ -131,8 +131,13 @@ def cmd_repro(args: argparse.Namespace) -> None:
         for name, help_text in REPROS.describe():
             print(f"  {name:<16} {help_text}")
         return
+    if args.results:
+        if args.name or args.all:
+            raise GanforgeError("--results runs nothing; give it without a NAME or --all")
+        print(f"results: {write_results_doc(Path('runs/repro'), Path(args.doc))}")
+        return
     if bool(args.name) == args.all:
-        raise GanforgeError("give one reproduction NAME, --all or --list (see `ganforge repro --list`)")
+        raise GanforgeError("give one reproduction NAME, --all, --results or --list (see `ganforge repro --list`)")
     if args.all and args.out:
         raise GanforgeError("--out names one reproduction's folder; --all writes each to runs/repro/NAME")
     for name in REPROS.names() if args.all else [args.name]:
@@ -232,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="run every reproduction, then write --doc")
     p.add_argument("--quick", action="store_true", help="the reduced protocol (about a minute each)")
     p.add_argument("--out", help="output folder (default runs/repro/NAME, or NAME-quick)")
-    p.add_argument("--doc", default="docs/RESULTS.md", help="with --all: the results document to write")
+    p.add_argument("--results", action="store_true", help="only rewrite --doc from the results in runs/repro")
+    p.add_argument("--doc", default="docs/RESULTS.md", help="with --all or --results: the document to write")
     p.set_defaults(func=cmd_repro)
 
     p = sub.add_parser("report", help="write a self-contained HTML page on a run or reproduction folder")

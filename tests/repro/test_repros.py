@@ -47,6 +47,7 @@ def test_list_names_every_reproduction(capsys):
     printed = capsys.readouterr().out
     assert all(f"  {name} " in printed for name in OURS)
     assert main(["repro", "--all", "--out", "x"]) == 2
+    assert main(["repro", "gan1d", "--results"]) == 2
 
 
 def test_judge_never_claims_for_a_quick_run():
