@@ -13,6 +13,7 @@ from PIL import Image
 from scipy.special import logsumexp
 
 from ganforge.cli import main
+from ganforge.config import load_config
 from ganforge.repro import (DOES_NOT, NOT_IN_FULL, REPRODUCES, REPROS, ReproResult, Row, judge, load_result,
                             run_repro)
 from ganforge.repro import gan1d, gan_parzen, mode_collapse, pggan, sngan_stability, tips
@@ -78,6 +79,8 @@ def test_gan1d_quick_stages_follow_the_protocol(tmp_path):
         assert rows[f"({k}) mean |D - D*|"] == stages[k]["d_gap_mean"] <= stages[k]["d_gap_max"] <= 1
         assert 0 <= rows[f"({k}) KS(p_g, p_data)"] <= 1 and 0 <= rows[f"({k}) mean |D(x) - 1/2| on data"] <= 0.5
     assert (out / "figure1.png").is_file() and (out / "runs" / "b" / "checkpoint.pt").is_file()
+    n_dis = [load_config(out / "runs" / k / "config.yaml").train.n_dis for k in "abcd"]
+    assert n_dis == [5, steps["b_dis"], 5, 5]
 
 
 def test_gan_parzen_quick_against_numpy(tmp_path):

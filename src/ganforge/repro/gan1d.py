@@ -86,7 +86,8 @@ def run(out: Path, quick: bool) -> ReproResult:
     a = runs / "a"
     train(load_config(bundled("gan1d"), [*common, f"train.steps={steps['a']}"]), run_dir=a)
     b = _continue(a, runs / "b", [f"train.n_dis={steps['b_dis']}", f"train.steps={steps['a'] + 1}"])
-    c = _continue(b, runs / "c", [f"train.steps={steps['a'] + 1 + steps['c']}"])
+    n_dis = load_config(a / "config.yaml").train.n_dis  # (b) stored its own n_dis: (c) goes back to the preset's
+    c = _continue(b, runs / "c", [f"train.n_dis={n_dis}", f"train.steps={steps['a'] + 1 + steps['c']}"])
     d = _continue(a, runs / "d", [f"train.steps={steps['d']}"])
     captions = {"a": "(a) early", "b": f"(b) D trained alone {steps['b_dis']} steps",
                 "c": f"(c) after {steps['c']} G updates", "d": "(d) end of training"}
