@@ -1,8 +1,11 @@
 """The HTML report: one self-contained file (no URL outside it), escaped text, the verdict of a repro."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict
+
+import torch
 
 from ganforge.cli import main
 from ganforge.config import load_config
@@ -12,10 +15,6 @@ from ganforge.runner import train
 from ganforge.viz import save_image_grid
 
 from ..runs import image_overrides
-
-import json
-
-import torch
 
 
 def tiny_run(tiny_images, tmp_path):

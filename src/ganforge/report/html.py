@@ -31,7 +31,8 @@ td:first-child,th:first-child{text-align:left}img{max-width:100%}
 .verdict{font-size:1.15em;font-weight:bold;padding:.5em .8em;border-radius:4px;display:inline-block}
 .reproduces{background:#d8f0d8}.does-not{background:#f6d6d6}.not-run{background:#eee}
 .slider figure{margin:0}.js .slider figure{display:none}.js .slider figure.shown{display:block}
-figcaption{font-size:.85em;color:#555}.rows td:last-child{text-align:left}.row{display:flex;flex-wrap:wrap;gap:1em}.row img{max-width:540px}"""
+figcaption{font-size:.85em;color:#555}
+.rows td:last-child{text-align:left}.row{display:flex;flex-wrap:wrap;gap:1em}.row img{max-width:540px}"""
 
 SLIDER_JS = """document.documentElement.classList.add('js');
 document.querySelectorAll('.slider').forEach(function (box) {
