@@ -19,6 +19,7 @@ from .errors import GanforgeError, GanforgeWarning, Interrupted
 def cmd_train(args: argparse.Namespace) -> None:
     from .config import load_config
     from .engine.loop import resume_config
+    from .report import write_report
     from .runner import train
 
     if args.resume:
@@ -39,6 +40,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"growth:     {result.run_dir / 'growth.png'}  (each resolution's samples at its end)")
     print(f"checkpoint: {result.checkpoint}")
     print(f"log:        {result.run_dir / 'log.jsonl'}")
+    print(f"report:     {write_report(result.run_dir)}")
 
 
 def cmd_curves(args: argparse.Namespace) -> None:
@@ -131,6 +133,40 @@ def cmd_ablate(args: argparse.Namespace) -> None:
     print(f"pictures: {out / 'ablation.png'}")
 
 
+def cmd_repro(args: argparse.Namespace) -> None:
+    from .repro import REPROS, default_out, run_repro
+    from .repro.results_doc import write_results_doc
+    from .report import write_report
+
+    if args.list:
+        for name, help_text in REPROS.describe():
+            print(f"  {name:<16} {help_text}")
+        return
+    if args.results:
+        if args.name or args.all:
+            raise GanforgeError("--results runs nothing; give it without a NAME or --all")
+        print(f"results: {write_results_doc(Path('runs/repro'), Path(args.doc))}")
+        return
+    if bool(args.name) == args.all:
+        raise GanforgeError("give one reproduction NAME, --all, --results or --list (see `ganforge repro --list`)")
+    if args.all and args.out:
+        raise GanforgeError("--out names one reproduction's folder; --all writes each to runs/repro/NAME")
+    for name in REPROS.names() if args.all else [args.name]:
+        out = Path(args.out) if args.out else default_out(name, args.quick)
+        result = run_repro(name, out, quick=args.quick)
+        print(f"{name}: {result.verdict} ({result.seconds:.0f} s)")
+        print(f"  results: {out / 'results.json'}")
+        print(f"  report:  {write_report(out)}")
+    if args.all:
+        print(f"results: {write_results_doc(Path('runs/repro'), Path(args.doc))}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from .report import write_report
+
+    print(write_report(args.folder, args.out))
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from .demo import run_demo
 
@@ -211,6 +247,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder of the grid (default runs/ablate-CONFIG)")
     p.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes")
     p.set_defaults(func=cmd_ablate)
+
+    p = sub.add_parser("repro", help="rerun a seed paper's experiment (full protocol, or --quick) with a report")
+    p.add_argument("name", nargs="?", help="a reproduction (see --list)")
+    p.add_argument("--list", action="store_true", help="print the reproductions and exit")
+    p.add_argument("--all", action="store_true", help="run every reproduction, then write --doc")
+    p.add_argument("--quick", action="store_true", help="the reduced protocol (about a minute each)")
+    p.add_argument("--out", help="output folder (default runs/repro/NAME, or NAME-quick)")
+    p.add_argument("--results", action="store_true", help="only rewrite --doc from the results in runs/repro")
+    p.add_argument("--doc", default="docs/RESULTS.md", help="with --all or --results: the document to write")
+    p.set_defaults(func=cmd_repro)
+
+    p = sub.add_parser("report", help="write a self-contained HTML page on a run or reproduction folder")
+    p.add_argument("folder", help="a training run or a reproduction's output folder")
+    p.add_argument("--out", help="HTML file (default FOLDER/report.html)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="the embedded default: 2-D ring, then a class-conditional DCGAN on "
                                     "Fashion-MNIST if present, ending on its class grid")
