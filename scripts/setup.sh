@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with ganforge and its test tools, and Debian's Fashion-MNIST when we may install packages.
+# Create .venv with ganforge and its test tools, and Debian's Fashion-MNIST and chromium when we may install
+# packages.
 # With --inception, also .venv-inception: torch 2.14.1 + torchvision + torch-fidelity (a 5.5 GB CUDA build
 # that runs on the CPU) for the optional Inception metrics. Idempotent: a venv is only rebuilt when
 # pyproject.toml or its torch spec changed. GANFORGE_TORCH overrides the main venv's torch (default
@@ -11,6 +12,12 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -
   echo "setup: installing Debian's dataset-fashion-mnist" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) >&2 \
     || echo "setup: could not install dataset-fashion-mnist; Fashion-MNIST runs will be skipped" >&2
+fi
+
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "setup: installing Debian's chromium (the report's browser test)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 \
+    || echo "setup: could not install chromium; the report's browser test will be skipped" >&2
 fi
 
 # make_venv DIR TORCH_SPEC EXTRAS

@@ -25,7 +25,8 @@ def test_the_documented_snippet_runs(tmp_path, monkeypatch):
 
 
 def test_the_package_top_lists_its_api():
-    for name in ("load_config", "train", "load_generator", "sample", "evaluate", "RunConfig", "RunResult"):
+    for name in ("load_config", "train", "load_generator", "sample", "evaluate", "export_samples",
+                 "evaluate_samples", "RunConfig", "RunResult"):
         assert name in ganforge.__all__ and callable(getattr(ganforge, name))
     assert ganforge.train is __import__("ganforge.runner").runner.train
     try:

@@ -1,12 +1,52 @@
-"""`ganforge demo`: its runs go through the one training entry point, so `eval.*` in a preset applies."""
+"""The main job (`ganforge demo`, run by ./run.sh) on tiny stand-ins for its presets: it ends on the class
+grid of the conditional run and says where it is; without the data it skips that part with a message."""
+from PIL import Image
+
 from ganforge import demo
+from ganforge.cli import main
 from ganforge.config import load_config
 from ganforge.errors import DataError
 
-from .runs import toy_overrides
+from .runs import image_overrides, toy_overrides
+
+
+def _tiny_presets(monkeypatch, tmp_path, image_data):
+    """The demo's own presets, shrunk by overrides (tiny nets, `image_data` for Fashion-MNIST) so both runs
+    take a second or two."""
+    def load(path, overrides=()):
+        shrink = (toy_overrides(tmp_path, steps=4) if path.stem == "toy_ring"
+                  else image_overrides(image_data, tmp_path, steps=3))
+        return load_config(path, [*shrink, *overrides])
+
+    monkeypatch.setattr(demo, "load_config", load)
+
+
+def test_demo_ends_on_the_class_grid(monkeypatch, tmp_path, tiny_images, capsys):
+    _tiny_presets(monkeypatch, tmp_path, tiny_images)
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--fashion-steps", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    grid = tmp_path / "demo" / demo.FASHION_PRESET / "classes.png"
+    assert lines[-1].startswith("class grid") and lines[-1].endswith(str(grid))
+    assert any("2 steps" in line for line in lines)
+    # tiny_images has 4 classes: 4 rows of 10 8x8 samples, 2-pixel padding, scaled 2x
+    assert Image.open(grid).size == (2 * (10 * 10 + 2), 2 * (4 * 10 + 2))
+
+
+def test_demo_preset_is_class_conditional():
+    config = load_config(demo._preset(demo.FASHION_PRESET))
+    assert config.data.name == "fashion-mnist" and config.model.g_label != "none"
+
+
+def test_demo_without_the_data_skips_with_a_message(monkeypatch, tmp_path, capsys):
+    _tiny_presets(monkeypatch, tmp_path, tmp_path / "absent.npz")
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "skipping the Fashion-MNIST demo" in out and "absent.npz" in out
+    assert not (tmp_path / "demo" / demo.FASHION_PRESET).exists()
 
 
 def test_demo_runs_honour_eval_settings(tmp_path, monkeypatch):
+    """The demo trains through the one entry point, so `eval.*` in a preset applies there too."""
     tiny = toy_overrides(tmp_path, steps=20) + ["eval.every=10", "eval.metrics=modes", "eval.n=100"]
     monkeypatch.setattr(demo, "load_config", lambda path, overrides=(): load_config(path, [*overrides, *tiny]))
 

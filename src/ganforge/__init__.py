@@ -7,6 +7,8 @@ The package top holds the few calls the command line is made of (docs/structure.
 - `load_generator(checkpoint_or_run_dir, ema=True)` -> the generator, in eval mode
 - `sample(G, n, seed=0, class_index=None)` -> samples on the CPU
 - `evaluate(checkpoint_or_run_dir, metrics="", n=10_000)` -> {result key: value}
+- `export_samples(checkpoint, "out/" or "x.npz", n)` -> numbered PNGs or a uint8 .npz, in bounded memory
+- `evaluate_samples("out/" or "x.npz", "fashion-mnist")` -> the same metrics on images from anywhere
 
 They are imported on first use, so `import ganforge` stays cheap (no torch) for tools that only need the
 version or the config.
@@ -27,6 +29,8 @@ _API = {
     "load_generator": ("ganforge.generate", "load_generator"),
     "sample": ("ganforge.api", "sample"),
     "evaluate": ("ganforge.evaluation", "evaluate_checkpoint"),
+    "export_samples": ("ganforge.generate", "export_samples"),
+    "evaluate_samples": ("ganforge.evaluation", "evaluate_samples"),
 }
 __all__ = ["__version__", *_API]
 
@@ -35,7 +39,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` 
     from .config import RunConfig, load_config
     from .engine.loop import RunResult
     from .evaluation import evaluate_checkpoint as evaluate
-    from .generate import load_generator
+    from .evaluation import evaluate_samples
+    from .generate import export_samples, load_generator
     from .runner import train
 
 

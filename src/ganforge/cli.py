@@ -20,6 +20,7 @@ from .errors import GanforgeError, GanforgeWarning, Interrupted
 def cmd_train(args: argparse.Namespace) -> None:
     from .config import load_config
     from .engine.loop import resume_config
+    from .report import write_report
     from .runner import train
 
     if args.resume:
@@ -42,6 +43,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"growth:     {result.run_dir / 'growth.png'}  (each resolution's samples at its end)")
     print(f"checkpoint: {result.checkpoint}")
     print(f"log:        {result.run_dir / 'log.jsonl'}")
+    print(f"report:     {write_report(result.run_dir)}")
 
 
 def cmd_curves(args: argparse.Namespace) -> None:
@@ -75,8 +77,16 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    from .generate import sample_to_file
+    from .generate import export_samples, sample_to_file
+    from .samplefiles import export_kind
 
+    if export_kind(args.out):
+        if args.class_index is not None or args.class_grid:
+            raise GanforgeError("--class and --class-grid make a picture (--out FILE.png); sample files hold "
+                                "what `ganforge eval RUN` scores: every class in turn")
+        print(export_samples(args.checkpoint, args.out, n=args.n, seed=args.seed, ema=not args.no_ema,
+                             batch_size=args.batch_size))
+        return
     print(sample_to_file(args.checkpoint, args.out, n=args.n, seed=args.seed, ema=not args.no_ema,
                          class_index=args.class_index, class_grid=args.class_grid))
 
@@ -89,10 +99,21 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from .evaluation import evaluate_checkpoint, format_table
+    from .config import load_config
+    from .evaluation import evaluate_checkpoint, evaluate_samples, format_table
 
-    results = evaluate_checkpoint(args.checkpoint, args.metrics, n=args.n, seed=args.seed,
-                                  batch_size=args.batch_size, ema=not args.no_ema)
+    if args.samples is None:
+        if args.checkpoint is None or args.data or args.config:
+            raise GanforgeError("give a run (ganforge eval RUN), or --samples DIR_OR_NPZ with --data or --config")
+        results = evaluate_checkpoint(args.checkpoint, args.metrics, n=args.n or 10_000, seed=args.seed,
+                                      batch_size=args.batch_size, ema=not args.no_ema)
+    else:
+        if args.checkpoint is not None or args.no_ema or (args.data is None) == (args.config is None):
+            raise GanforgeError("--samples takes no run and no --no-ema, and exactly one of --data NAME or "
+                                "--config FILE (whose data section is used)")
+        data = args.data or load_config(preset_path(args.config)).data
+        results = evaluate_samples(args.samples, data, args.metrics, n=args.n, seed=args.seed,
+                                   batch_size=args.batch_size)
     print(format_table(results))
 
 
@@ -125,6 +146,40 @@ def cmd_ablate(args: argparse.Namespace) -> None:
     print(f"pictures: {out / 'ablation.png'}")
 
 
+def cmd_repro(args: argparse.Namespace) -> None:
+    from .repro import REPROS, default_out, run_repro
+    from .repro.results_doc import write_results_doc
+    from .report import write_report
+
+    if args.list:
+        for name, help_text in REPROS.describe():
+            print(f"  {name:<16} {help_text}")
+        return
+    if args.results:
+        if args.name or args.all:
+            raise GanforgeError("--results runs nothing; give it without a NAME or --all")
+        print(f"results: {write_results_doc(Path('runs/repro'), Path(args.doc))}")
+        return
+    if bool(args.name) == args.all:
+        raise GanforgeError("give one reproduction NAME, --all, --results or --list (see `ganforge repro --list`)")
+    if args.all and args.out:
+        raise GanforgeError("--out names one reproduction's folder; --all writes each to runs/repro/NAME")
+    for name in REPROS.names() if args.all else [args.name]:
+        out = Path(args.out) if args.out else default_out(name, args.quick)
+        result = run_repro(name, out, quick=args.quick)
+        print(f"{name}: {result.verdict} ({result.seconds:.0f} s)")
+        print(f"  results: {out / 'results.json'}")
+        print(f"  report:  {write_report(out)}")
+    if args.all:
+        print(f"results: {write_results_doc(Path('runs/repro'), Path(args.doc))}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from .report import write_report
+
+    print(write_report(args.folder, args.out))
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from .demo import run_demo
 
@@ -152,18 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="print registered models, losses, datasets, metrics and presets")
     p.set_defaults(func=cmd_list)
 
-    def add_generator_args(p: argparse.ArgumentParser, out: str) -> None:
+    def add_generator_args(p: argparse.ArgumentParser, out: str, more: str = "") -> None:
         p.add_argument("checkpoint", help="checkpoint file or run directory")
-        p.add_argument("--out", default=out, help=f"PNG to write (default {out})")
+        p.add_argument("--out", default=out, help=f"PNG to write (default {out}){more}")
         p.add_argument("--seed", type=int, default=0, help="seed of the latent draw")
         p.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
 
-    p = sub.add_parser("sample", help="save a grid (or plot) of samples from a checkpoint")
-    add_generator_args(p, "samples.png")
+    p = sub.add_parser("sample", help="save a grid (or plot) of samples, or --out DIR/ or FILE.npz for scoring")
+    add_generator_args(p, "samples.png", "; or DIR/ for numbered PNGs, or FILE.npz for uint8 arrays")
     p.add_argument("--n", type=int, default=64, help="number of samples (per class with --class-grid)")
     p.add_argument("--class", type=int, dest="class_index", metavar="K",
                    help="conditional models: sample class K only")
     p.add_argument("--class-grid", action="store_true", help="conditional models: one row per class")
+    p.add_argument("--batch-size", type=int, default=250,
+                   help="FOLDER/ or FILE.npz: images generated and written at a time (as in eval)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("interpolate", help="save latent-space walks between random points (DCGAN fig. 4)")
@@ -173,10 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="slerp", help="slerp (spherical) or lerp (linear)")
     p.set_defaults(func=cmd_interpolate)
 
-    p = sub.add_parser("eval", help="compute metrics of a checkpoint against its training data")
-    p.add_argument("checkpoint", help="checkpoint file or run directory")
+    p = sub.add_parser("eval", help="compute metrics of a checkpoint (or of sample files) against the data")
+    p.add_argument("checkpoint", nargs="?", help="checkpoint file or run directory")
+    p.add_argument("--samples", metavar="DIR_OR_NPZ", help="score these images instead of a run's generator")
+    p.add_argument("--data", metavar="NAME", help="with --samples: the dataset (`ganforge list`) to compare with")
+    p.add_argument("--config", metavar="FILE", help="with --samples: a YAML file or preset whose data section to use")
     p.add_argument("--metrics", default="", help="comma-separated names (default: all for the data)")
-    p.add_argument("--n", type=int, default=10_000, help="generated and real samples (default 10000)")
+    p.add_argument("--n", type=int, default=None,
+                   help="generated and real samples (default 10000; with --samples: all the images)")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent and real-data draws")
     p.add_argument("--batch-size", type=int, default=250, help="generation and feature batch size")
     p.add_argument("--no-ema", action="store_true", help="evaluate the raw generator, not its EMA")
@@ -205,9 +266,26 @@ def build_parser() -> argparse.ArgumentParser:
                          help="score the finished run folders and print the table; train none")
     p.set_defaults(func=cmd_ablate)
 
-    p = sub.add_parser("demo", help="the embedded default: 2-D ring, then DCGAN on Fashion-MNIST if present")
+    p = sub.add_parser("repro", help="rerun a seed paper's experiment (full protocol, or --quick) with a report")
+    p.add_argument("name", nargs="?", help="a reproduction (see --list)")
+    p.add_argument("--list", action="store_true", help="print the reproductions and exit")
+    p.add_argument("--all", action="store_true", help="run every reproduction, then write --doc")
+    p.add_argument("--quick", action="store_true", help="the reduced protocol (about a minute each)")
+    p.add_argument("--out", help="output folder (default runs/repro/NAME, or NAME-quick)")
+    p.add_argument("--results", action="store_true", help="only rewrite --doc from the results in runs/repro")
+    p.add_argument("--doc", default="docs/RESULTS.md", help="with --all or --results: the document to write")
+    p.set_defaults(func=cmd_repro)
+
+    p = sub.add_parser("report", help="write a self-contained HTML page on a run or reproduction folder")
+    p.add_argument("folder", help="a training run or a reproduction's output folder")
+    p.add_argument("--out", help="HTML file (default FOLDER/report.html)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("demo", help="the embedded default: 2-D ring, then a class-conditional DCGAN on "
+                                    "Fashion-MNIST if present, ending on its class grid")
     p.add_argument("--out", default="runs/demo", help="folder for the demo runs")
-    p.add_argument("--fashion-steps", type=int, default=400, help="DCGAN steps on Fashion-MNIST")
+    p.add_argument("--fashion-steps", type=int, default=None,
+                   help="conditional DCGAN steps on Fashion-MNIST (default: the cdcgan_fashion_demo preset's)")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -1,57 +1,30 @@
-"""Evaluating trained generators: checkpoints on demand (`ganforge eval`) and periodically during training.
+"""Evaluating trained generators: checkpoints on demand (`ganforge eval`) and periodically during training,
+and sample files from anywhere (`ganforge eval --samples`).
 
-Both turn a generator into a sample function and call `metrics.evaluate`; results are appended to the
-run's `metrics.jsonl`.
+Each turns its images into a sample function and calls `metrics.evaluate`; a checkpoint's results are
+appended to the run's `metrics.jsonl`.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Callable
 
-import torch
 from torch import nn
 
-from .config import RunConfig, make_config
+from .config import DataConfig, RunConfig, make_config
+from .data import build_dataset
 from .engine.checkpoint import load_checkpoint, load_state, resolve_checkpoint
-from .engine.distributed import SINGLE, World
 from .engine.distributed import current as current_world
 from .engine.loop import METRICS_LOG
 from .engine.stats import append_jsonl
-from .generate import load_generator
+from .errors import DataError
+from .generate import generator_sampler, load_generator
 from .metrics import check_best_key, evaluate, parse_metric_names
-from .metrics.context import EvalContext, SampleFn
-from .models import balanced_labels, discriminator_probability, rebuild
-
-
-def generator_sampler(G: nn.Module, seed: int, world: World = SINGLE) -> SampleFn:
-    """n -> G(z) for a fresh latent draw of a generator seeded once, in eval mode, on G's device.
-
-    A class-conditional G is asked for every class in turn (balanced labels), and the sampler returns the
-    labels with the samples so metrics can check them. Images are clipped to the data's range [-1, 1], as
-    they are when saved: a generator with a linear output (PGGAN's) can overshoot it. In a distributed run
-    every rank draws the same n latents, generates its share of them and receives the others' (a
-    collective: every rank calls it alike), so the samples are those one process would make."""
-    device = next(G.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
-    drawn = 0
-
-    @torch.no_grad()
-    def sample(n: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        nonlocal drawn
-        y = balanced_labels(G, n, start=drawn)
-        drawn += n
-        was_training = G.training
-        G.eval()
-        mine = world.part(n)
-        z = torch.randn(n, G.z_dim, generator=generator)[mine].to(device)
-        out = world.gather(G(z, y[mine].to(device) if y is not None else None).float().cpu())
-        if out.dim() == 4:
-            out = out.clamp_(-1.0, 1.0)
-        G.train(was_training)
-        return out if y is None else (out, y)
-
-    return sample
+from .metrics.context import EvalContext, tensor_sampler
+from .models import discriminator_probability, rebuild
+from .samplefiles import from_uint8, read_samples
 
 
 def evaluate_checkpoint(checkpoint: str | Path, metrics: str = "", n: int = 10_000, seed: int = 0,
@@ -75,6 +48,32 @@ def evaluate_checkpoint(checkpoint: str | Path, metrics: str = "", n: int = 10_0
         append_jsonl(path.parent / METRICS_LOG, {"step": payload["step"], "n": n, "seed": seed, "ema": ema,
                                     "seconds": round(time.perf_counter() - start, 2), **results})
     return results
+
+
+def evaluate_samples(samples: str | Path, data: DataConfig | str, metrics: str = "", n: int | None = None,
+                     seed: int = 0, batch_size: int = 250, progress: bool = True) -> dict[str, float]:
+    """Evaluate images from anywhere (an .npz or a folder of PNG/JPEG, see `samplefiles.read_samples`)
+    against `data` (a data section, or a dataset name taken at the samples' resolution), with the same
+    metrics, real-data draw and cached statistics as `evaluate_checkpoint`.
+
+    The first `n` images are scored (default: all). Files written by `ganforge sample RUN --n n --seed s`
+    give exactly what `ganforge eval RUN --n n --seed s` gives (at the same batch size: latents are drawn
+    batch by batch). Metrics that need the run's discriminator
+    (d_gap, for 1-D data only) cannot apply to images and are refused by `evaluate`.
+    """
+    names = parse_metric_names(metrics)  # fail on a typo before any work
+    pixels, labels = read_samples(samples)
+    n = len(pixels) if n is None else n
+    if not 0 < n <= len(pixels):
+        raise DataError(f"{samples}: --n must be in 1..{len(pixels)} (the images there), got {n}")
+    if isinstance(data, str):
+        data = DataConfig(name=data, resolution=pixels.shape[-1])
+    real = build_dataset(dataclasses.replace(data, split="train"))
+    if tuple(pixels.shape[1:]) != real.sample_shape:
+        raise DataError(f"{samples}: images are {list(pixels.shape[1:])} (C, H, W) but {data.name} at "
+                        f"data.resolution={data.resolution} is {list(real.sample_shape)}")
+    sampler = tensor_sampler(from_uint8(pixels[:n]), None if labels is None else labels[:n])
+    return evaluate(sampler, data, names, n=n, seed=seed, batch_size=batch_size, progress=progress)
 
 
 def training_evaluator(config: RunConfig) -> Callable[[nn.Module, nn.Module], dict[str, float]] | None:

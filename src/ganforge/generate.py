@@ -5,12 +5,16 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from . import viz
 from .engine.checkpoint import load_checkpoint, load_state
+from .engine.distributed import SINGLE, World
 from .errors import GanforgeError
 from .latent import interpolation_rows
+from .metrics.context import SampleFn
 from .models import balanced_labels, class_count, rebuild
+from .samplefiles import from_uint8, open_writer, to_uint8
 
 
 def load_generator(checkpoint: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> nn.Module:
@@ -32,6 +36,66 @@ def generate(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None = None, batch
     labels = y.split(batch_size) if y is not None else [None] * len(z.split(batch_size))
     return torch.cat([G(chunk.to(device), None if c is None else c.to(device)).float().cpu()
                       for chunk, c in zip(z.split(batch_size), labels)])
+
+
+def generator_sampler(G: nn.Module, seed: int, world: World = SINGLE) -> SampleFn:
+    """n -> G(z) for a fresh latent draw of a generator seeded once, in eval mode, on G's device.
+
+    A class-conditional G is asked for every class in turn (balanced labels), and the sampler returns the
+    labels with the samples so metrics can check them. Images are rounded to 8-bit pixels (`to_uint8`, which
+    also clips a linear output such as PGGAN's to [-1, 1]) exactly as `export_samples` writes them, so a
+    generator scores what its exported files score. In a distributed run every rank draws the same n
+    latents, generates its share of them and receives the others' (a collective: every rank calls it
+    alike), so the samples are those one process would make."""
+    device = next(G.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    drawn = 0
+
+    @torch.no_grad()
+    def sample(n: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        nonlocal drawn
+        y = balanced_labels(G, n, start=drawn)
+        drawn += n
+        was_training = G.training
+        G.eval()
+        mine = world.part(n)
+        z = torch.randn(n, G.z_dim, generator=generator)[mine].to(device)
+        out = world.gather(G(z, y[mine].to(device) if y is not None else None).float().cpu())
+        if out.dim() == 4:
+            out = from_uint8(to_uint8(out))
+        G.train(was_training)
+        return out if y is None else (out, y)
+
+    return sample
+
+
+def export_samples(checkpoint: str | Path, out: str | Path, n: int, seed: int = 0, ema: bool = True,
+                   batch_size: int = 250, progress: bool = True) -> Path:
+    """Write `n` samples as a folder of numbered PNGs (`out` a folder) or an .npz (`out` ending in .npz).
+
+    They are the very images `ganforge eval RUN --n n --seed seed --batch-size batch_size` scores (same
+    latents, same balanced classes, same 8-bit rounding); generated and written `batch_size` at a time, so
+    memory does not grow with `n`."""
+    if n <= 0 or batch_size <= 0:
+        raise GanforgeError(f"--n and --batch-size must be positive, got {n} and {batch_size}")
+    G = load_generator(checkpoint, ema)
+    sample = generator_sampler(G, seed)
+    writer = None
+    try:
+        with tqdm(total=n, desc="writing samples", unit="img", disable=not progress) as bar:
+            for start in range(0, n, batch_size):
+                chunk = sample(min(batch_size, n - start))
+                images, labels = chunk if isinstance(chunk, tuple) else (chunk, None)
+                if images.dim() != 4:
+                    raise GanforgeError("sample files need an image model; this checkpoint holds a toy model")
+                writer = writer or open_writer(out, n, tuple(images.shape[1:]))
+                writer.write(to_uint8(images), labels)
+                bar.update(len(images))
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    return writer.close()
 
 
 def latents(G: nn.Module, n: int, seed: int) -> torch.Tensor:

@@ -73,3 +73,29 @@ def test_empty_missing_and_mixed_folders(tmp_path):
     _save(tmp_path / "cls" / "a.png", _rgb(1))
     with pytest.raises(DataError, match="both loose images and class sub-folders"):
         _load(tmp_path)
+
+
+def test_images_smaller_than_the_resolution_are_refused_with_the_fix(tmp_path):
+    _save(tmp_path / "big.png", _rgb(0, 16, 16))
+    _save(tmp_path / "tiny.png", _rgb(1, 6, 9))
+    _save(tmp_path / "small.png", _rgb(2, 7, 7))
+    with pytest.raises(DataError, match=r"2 of 3 images are smaller than data.resolution=8 \(smallest: tiny.png, "
+                                        r"6 px on its shorter side\); set data.resolution=6 or lower"):
+        _load(tmp_path)
+    assert build_dataset(DataConfig(name="folder", root=str(tmp_path), resolution=6)).samples.shape == (3, 3, 6, 6)
+
+
+def test_mixed_modes_and_exif_orientation(tmp_path):
+    grey = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    Image.fromarray(grey).save(tmp_path / "a_grey.png")
+    Image.fromarray(_rgb(5)).convert("P").save(tmp_path / "b_palette.png")
+    Image.fromarray(np.dstack([_rgb(6), np.full((8, 8), 128, np.uint8)])).save(tmp_path / "c_alpha.png")
+    rotated = Image.fromarray(grey)
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # orientation: the camera was turned; viewers rotate 90 degrees clockwise
+    rotated.save(tmp_path / "d_turned.jpg", exif=exif, quality=100)
+    data = _load(tmp_path)
+    assert data.samples.shape == (4, 3, 8, 8)
+    assert np.array_equal(data.samples[0, 0].numpy(), grey)  # grey becomes R = G = B
+    upright = np.asarray(Image.open(tmp_path / "d_turned.jpg").convert("RGB").transpose(Image.Transpose.ROTATE_270))
+    assert np.array_equal(data.samples[3].permute(1, 2, 0).numpy(), upright)

@@ -234,8 +234,9 @@ def test_distributed_evaluation_equals_one_process_on_the_same_samples(ranks):
     reports, tmp = ranks
     G, D, config = grown(tmp)
     alone = generator_sampler(G, 7)(EVAL_N)
-    for r in range(RANKS):
-        assert torch.allclose(torch.load(tmp / f"samples.rank{r}.pt"), alone, rtol=0, atol=1e-6)
+    for r in range(RANKS):  # images come rounded to 8 bits: a rounding difference could flip a pixel
+        diff = (torch.load(tmp / f"samples.rank{r}.pt") - alone).abs()
+        assert diff.max() <= 1 / 127.5 + 1e-6 and (diff > 1e-6).float().mean() < 1e-4
     assert reports[0]["evaluation"] == reports[1]["evaluation"]
     assert reports[0]["evaluation"]["swd"] > 0
     assert reports[0]["evaluation"] == pytest.approx(training_evaluator(config)(G, D), rel=1e-5)

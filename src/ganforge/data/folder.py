@@ -40,22 +40,28 @@ def _scan(root: Path) -> tuple[list[Path], list[int] | None, int]:
     return files, labels, len(classes)
 
 
-def _load_image(path: Path, resolution: int, mode: str) -> np.ndarray:
-    """Centre-crop to a square and Lanczos-resize: uint8 `[C, R, R]`."""
+def _load_image(path: Path, resolution: int, mode: str) -> tuple[np.ndarray, int]:
+    """Upright (EXIF orientation), centre-cropped to a square, Lanczos-resized: uint8 `[C, R, R]`, and the
+    shorter side of the file's image."""
     try:
         with Image.open(path) as image:
-            image = ImageOps.fit(image.convert(mode), (resolution, resolution), Image.Resampling.LANCZOS)
+            upright = ImageOps.exif_transpose(image)
+            side = min(upright.size)
+            image = ImageOps.fit(upright.convert(mode), (resolution, resolution), Image.Resampling.LANCZOS)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: cannot read image ({exc})") from None
     array = np.array(image, dtype=np.uint8)
-    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return (array[None] if array.ndim == 2 else array.transpose(2, 0, 1)), side
 
 
 @DATASETS.register("folder", help="PNG/JPEG images in data.root; class sub-folders become labels")
 def load_folder(config: DataConfig) -> Dataset:
     """Images `[N, C, R, R]` uint8, C = config.channels or 3; labels from sub-folders, else None.
 
-    Every image is resized on its own with PIL (sizes may differ), so `fit_images` is not needed here.
+    Every image is resized on its own with PIL (sizes and modes may differ), so `fit_images` is not needed
+    here. An unreadable file stops the load with its name rather than being skipped: a silently smaller
+    dataset would be a surprise. Images smaller than the resolution are refused too (upscaling would train G
+    on blur); the error names one and the resolution that would take them all.
     """
     if config.root is None:
         raise DataError("folder: set data.root to a folder of PNG/JPEG images")
@@ -70,7 +76,16 @@ def load_folder(config: DataConfig) -> Dataset:
     samples = torch.empty(len(files), channels, r, r, dtype=torch.uint8)
     bar = tqdm(files, desc=f"loading {root.name}", unit="img", leave=False,
                disable=len(files) <= _PROGRESS_OVER)
+    small = []
     for i, path in enumerate(bar):
-        samples[i] = torch.from_numpy(_load_image(path, r, mode))
+        array, side = _load_image(path, r, mode)
+        samples[i] = torch.from_numpy(array)
+        if side < r:
+            small.append((side, path))
+    if small:
+        side, path = min(small)
+        raise DataError(f"{root}: {len(small)} of {len(files)} images are smaller than data.resolution={r} "
+                        f"(smallest: {path.relative_to(root)}, {side} px on its shorter side); set "
+                        f"data.resolution={side} or lower, or remove them")
     label_tensor = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
     return Dataset(samples, label_tensor, num_classes=num_classes, name="folder")

@@ -106,16 +106,17 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "missing"
 
 
-def tensor_sampler(samples: torch.Tensor) -> SampleFn:
-    """A sample function that hands out `samples` in order: evaluates a fixed set (e.g. held-out data)."""
+def tensor_sampler(samples: torch.Tensor, labels: torch.Tensor | None = None) -> SampleFn:
+    """A sample function that hands out `samples` in order: evaluates a fixed set (e.g. held-out data, or
+    sample files). With `labels` (the classes a conditional G was asked for) it returns them alongside."""
     position = 0
 
-    def sample(n: int) -> torch.Tensor:
+    def sample(n: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         nonlocal position
         if position + n > len(samples):
             raise ValueError(f"asked for {position + n} samples of a set of {len(samples)}")
         chunk = samples[position:position + n]
         position += n
-        return chunk
+        return chunk if labels is None else (chunk, labels[position - n:position])
 
     return sample

@@ -69,6 +69,18 @@ def register_repro(name: str, paper: str, doc: str):
     return add
 
 
+def judge(quick: bool, reproduces: bool) -> str:
+    """The verdict: a reduced (`quick`) protocol never claims either way, whatever its numbers say."""
+    if quick:
+        return NOT_IN_FULL
+    return REPRODUCES if reproduces else DOES_NOT
+
+
+def default_out(name: str, quick: bool) -> Path:
+    """Where `ganforge repro NAME` writes by default: runs/repro/NAME, or runs/repro/NAME-quick."""
+    return Path("runs") / "repro" / (f"{name}-quick" if quick else name)
+
+
 def device_name() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
@@ -94,3 +106,8 @@ def load_result(out: str | Path) -> ReproResult:
     raw = json.loads((Path(out) / "results.json").read_text())
     raw["rows"] = [Row(**row) for row in raw.get("rows", [])]
     return ReproResult(**raw)
+
+
+# The registered reproductions: one module each. Keep this list the only place they are imported.
+from . import (dcgan_features, dcgan_latent, gan1d, gan_parzen, mode_collapse, pggan,  # noqa: E402,F401
+               sngan_stability, tips)
