@@ -284,7 +284,7 @@ def test_torchrun_trains_through_the_command_line(tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={RANKS}",
                "-m", "ganforge", "train", "toy_ring", *toy_overrides(tmp_path, steps=8), "--out",
                str(tmp_path / "run")]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("trained to step 8") == 1
     assert load_checkpoint(tmp_path / "run")["step"] == 8
