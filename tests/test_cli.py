@@ -148,7 +148,7 @@ def test_a_dataset_smaller_than_one_batch_is_one_line(tmp_path, capsys):
     import numpy as np
 
     for index in range(4):
-        Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(tmp_path / f"{index}.png")
+        Image.fromarray(np.zeros((128, 128, 3), np.uint8)).save(tmp_path / f"{index}.png")
     code, _, err = run_cli(["train", "pggan_folder", f"data.root={tmp_path}", "--out", tmp_path / "run"], capsys)
     assert_one_line_error(code, err, "the dataset has 4 samples, fewer than one batch of 16; add data or lower "
                                      "growth.batch_sizes")
