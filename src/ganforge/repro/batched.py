@@ -130,3 +130,53 @@ def train_step(model: BatchedPacGAN, optimizer: torch.optim.Optimizer, real: tor
         param.grad = grad
     optimizer.step()
     return d_loss.detach(), g_loss.detach()
+
+
+class Stepper:
+    """Runs `train_step` on fixed input buffers, so that on CUDA the step can be recorded once as a CUDA
+    graph and replayed: the batched step is a few hundred small kernels, and launching them from Python
+    costs more than running them (measured on an H200: about 2x faster replayed). Capture follows
+    torch.cuda.graphs' recipe: `warmup` eager steps on a side stream first, and an Adam built with
+    `capturable=True`. Elsewhere, or with `graph=False`, every step runs eagerly on the same buffers.
+    """
+
+    def __init__(self, model: BatchedPacGAN, optimizer: torch.optim.Optimizer, real_target: torch.Tensor,
+                 real_shape: tuple[int, ...], z_shape: tuple[int, ...], graph: bool, warmup: int = 3,
+                 log=print) -> None:
+        device = real_target.device
+        self.model, self.optimizer, self.real_target, self.log = model, optimizer, real_target, log
+        self.real = torch.zeros(real_shape, device=device, dtype=real_target.dtype)
+        self.z = torch.zeros(z_shape, device=device, dtype=real_target.dtype)
+        self.use_graph, self.warmup, self.warm = graph and device.type == "cuda", warmup, 0
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.side = torch.cuda.Stream(device) if self.use_graph else None
+
+    def __call__(self, real: torch.Tensor, z: torch.Tensor) -> None:
+        self.real.copy_(real)
+        self.z.copy_(z)
+        if self.use_graph and self.graph is None and self.warm >= self.warmup:
+            self._capture()
+        if self.graph is not None:
+            self.graph.replay()
+        elif self.side is not None:
+            self.side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(self.side):
+                self._eager()
+            torch.cuda.current_stream().wait_stream(self.side)
+            self.warm += 1
+        else:
+            self._eager()
+
+    def _eager(self) -> None:
+        train_step(self.model, self.optimizer, self.real, self.z, self.real_target)
+
+    def _capture(self) -> None:
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph):
+                self._eager()
+        except RuntimeError as error:   # stay correct, only slower: say so and run eagerly
+            self.log(f"CUDA graph capture failed ({error}); running eagerly")
+            self.use_graph, self.side = False, None
+            return
+        self.graph = graph

@@ -38,7 +38,7 @@ from ..fileio import atomic_path
 from ..metrics.modes import mode_coverage, summarise_over_seeds
 from ..registry import DATASETS
 from . import NOT_IN_FULL, DOES_NOT, REPRODUCES, ReproResult, Row, device_name, register_repro
-from .batched import BatchedPacGAN, train_step
+from .batched import BatchedPacGAN, Stepper
 
 PAPER = "Lin et al. 2018, PacGAN, Table 1 (10 runs, mean ± standard error)"
 POINTS, BATCH, EVAL_SAMPLES = 100_000, 100, 2_500
@@ -132,13 +132,17 @@ def draw_init(mixture: str, seed: int) -> torch.Generator:
 class Group:
     """All models with packing degree `pack`: keys (mixture, variant name, seed), trained as one."""
 
-    def __init__(self, pack: int, keys: list[tuple[str, str, int]], targets: list[float], device: torch.device):
+    def __init__(self, pack: int, keys: list[tuple[str, str, int]], targets: list[float], device: torch.device,
+                 cuda_graph: bool = True, log=print):
         self.pack, self.keys, self.device = pack, keys, device
         model = BatchedPacGAN(len(keys), pack)
         model.init_weights([draw_init(mixture, seed) for mixture, _, seed in keys], INIT_STD)
         self.model = model.to(device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR, betas=BETAS)
+        self.capturable = cuda_graph and device.type == "cuda"
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR, betas=BETAS, capturable=self.capturable)
         self.targets = torch.tensor(targets, device=device)[:, None]
+        self.stepper = Stepper(self.model, self.optimizer, self.targets, (len(keys), BATCH, 2 * pack),
+                               (len(keys), pack, BATCH, 2), self.capturable, log=log)
         self.points = torch.stack([draw_points(m, s) for m, _, s in keys]).to(device)            # [S, N, 2]
         self.slot_rows = torch.stack([draw_slot_rows(m, s, pack) for m, _, s in keys]).to(device)  # [S, m, N]
         self.eval_z = torch.stack([draw_eval_z(m, s) for m, _, s in keys]).to(device)
@@ -171,8 +175,7 @@ class Group:
         while self.iteration < until:
             if self.iteration % 20 == 0 and time.time() > deadline:
                 break
-            real, z = self.batch(self.iteration)
-            train_step(self.model, self.optimizer, real, z, self.targets)
+            self.stepper(*self.batch(self.iteration))
             self.iteration += 1
 
     @torch.no_grad()
@@ -190,17 +193,22 @@ class Group:
             raise ConfigError(f"the saved state of {self.name} holds other models; use a new --out")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        for group in self.optimizer.param_groups:   # a state saved elsewhere may say otherwise
+            group["capturable"] = self.capturable
+        if self.capturable:
+            for param_state in self.optimizer.state.values():
+                param_state["step"] = param_state["step"].to(self.device)
         self.iteration = state["iteration"]
 
 
-def make_groups(settings: Settings, device: torch.device) -> list[Group]:
+def make_groups(settings: Settings, device: torch.device, cuda_graph: bool = True, log=print) -> list[Group]:
     groups = []
     for pack in sorted(set(settings.packs) | ({1} if settings.tricks else set())):
         chosen = [v for v in variants(settings.packs, settings.tricks) if v.pack == pack]
         keys = [(mixture, v.name, seed) for mixture in settings.mixtures for v in chosen
                 for seed in range(settings.seeds)]
         targets = [v.real_target for _ in settings.mixtures for v in chosen for _ in range(settings.seeds)]
-        groups.append(Group(pack, keys, targets, device))
+        groups.append(Group(pack, keys, targets, device, cuda_graph, log))
     return groups
 
 
@@ -249,13 +257,13 @@ def mixture_info() -> dict[str, tuple[np.ndarray, float]]:
 
 
 def run_protocol(settings: Settings, out: Path, time_limit: float, device: torch.device,
-                 checkpoint_every: float = 300.0, log=print) -> dict:
+                 checkpoint_every: float = 300.0, log=print, cuda_graph: bool = True) -> dict:
     """Train every group towards `settings.iterations` for at most `time_limit` seconds, resuming from
     `out/state/`; evaluate at the evaluation points and at the stop; return the curves and the speed."""
     out.mkdir(parents=True, exist_ok=True)
     _check_settings(out, settings)
     info = mixture_info()
-    groups = make_groups(settings, device)
+    groups = make_groups(settings, device, cuda_graph, log)
     for group in groups:
         path = out / "state" / f"{group.name}.pt"
         if path.exists():
@@ -429,7 +437,9 @@ def build_result(settings: Settings, run: dict, out: Path, device: torch.device,
     protocol = (f"PacGAN's released protocol (see repro/pacgan.py), {settings.seeds} seeds batched per packing "
                 f"degree, m in {settings.packs}, mixtures {settings.mixtures}, tricks {settings.tricks or 'none'}; "
                 f"target {settings.iterations:,} iterations, this invocation limited to {time_limit:g} s on "
-                f"{device.type}{' (TF32 matmuls)' if device.type == 'cuda' else ''}; iterations reached: "
+                f"{device.type}{' (TF32 matmuls)' if device.type == 'cuda' else ''}"
+                f"{', steps replayed as CUDA graphs' if any(g.stepper.graph for g in run['groups']) else ''}"
+                f"; iterations reached: "
                 + ", ".join(f"{k} {v:,}" for k, v in run["iterations"].items()))
     summary = f"{why}. " + "; ".join(
         f"{mix} {name} at {s['iteration']:,}: {s['modes'][0]:.1f} modes, {100 * s['high_quality'][0]:.1f}% HQ, "
@@ -440,11 +450,11 @@ def build_result(settings: Settings, run: dict, out: Path, device: torch.device,
 
 
 def reproduce(settings: Settings, out: Path, time_limit: float, device: torch.device,
-              checkpoint_every: float = 300.0, log=print) -> ReproResult:
+              checkpoint_every: float = 300.0, log=print, cuda_graph: bool = True) -> ReproResult:
     """Run (or continue) the protocol for `time_limit` seconds, then rebuild results and figures."""
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
-    run = run_protocol(settings, out, time_limit, device, checkpoint_every, log)
+    run = run_protocol(settings, out, time_limit, device, checkpoint_every, log, cuda_graph)
     result = build_result(settings, run, out, device, time_limit)
     _write_json(out / "speed.json", run["speed"])
     return result
@@ -483,6 +493,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", required=True)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    p.add_argument("--no-cuda-graph", action="store_true", help="on CUDA, launch every step from Python "
+                                                                "instead of replaying a recorded CUDA graph")
     return p.parse_args(argv)
 
 
@@ -518,7 +530,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads:
             torch.set_num_threads(args.threads)
         out = Path(args.out)
-        result = reproduce(settings, out, args.time_limit, device, args.checkpoint_every)
+        result = reproduce(settings, out, args.time_limit, device, args.checkpoint_every,
+                           cuda_graph=not args.no_cuda_graph)
     except GanforgeError as error:
         print(f"ganforge: error: {error}", file=sys.stderr)
         return 2
