@@ -190,3 +190,17 @@ def test_cli_refuses_to_continue_with_other_settings(tmp_path, capsys):
     assert pacgan.main(["--out", str(tmp_path), "--mixture", "ring", "--packs", "1", "--seeds", "2",
                         "--iterations", "4", "--eval-every", "2"]) == 2
     assert "other settings" in capsys.readouterr().err
+
+
+def test_cli_tiny_run_writes_results_beside_the_paper(tmp_path):
+    args = ["--out", str(tmp_path), "--mixture", "grid", "--packs", "2", "--seeds", "2", "--tricks", "none",
+            "--iterations", "2", "--eval-every", "1", "--threads", "1"]
+    assert pacgan.main(args) == 0
+    result = json.loads((tmp_path / "results.json").read_text())
+    assert result["verdict"] == NOT_IN_FULL
+    rows = {r["what"]: r for r in result["rows"]}
+    assert rows["grid PacGAN2: modes"]["paper"] == 23.8 and "2 seeds at iteration 2" in rows["grid PacGAN2: modes"]["note"]
+    assert all((tmp_path / f).stat().st_size > 0 for f in result["figures"])
+    assert pacgan.main(args) == 0   # the same command again: nothing left to train, results rebuilt
+    curves = json.loads((tmp_path / "curves.json").read_text())
+    assert sorted({r["iteration"] for r in curves}) == [0, 1, 2] and len(curves) == 3 * 2

@@ -410,17 +410,21 @@ def build_result(settings: Settings, run: dict, out: Path, device: torch.device,
     curves = run["curves"]
     summaries = final_summaries(curves)
     rows = []
+    labels = {"modes": "modes", "high_quality": "high quality (%)", "reverse_kl": "reverse KL"}
     for (mixture, name), s in summaries.items():
         paper = PAPER_TABLE.get((mixture, name), {})
         for metric in METRICS:
             scale = 100 if metric == "high_quality" else 1
             mean, se = s[metric]
             ref = paper.get(metric)
-            rows.append(Row(what=f"{mixture} {name}: {metric.replace('_', ' ')}{' (%)' if scale > 1 else ''}",
-                            ours=round(mean * scale, 4), paper=None if ref is None else round(ref[0] * scale, 4),
-                            spread=None if math.isnan(se) else round(se * scale, 4),
-                            note=f"mean ± s.e. over {s['seeds']} seeds at iteration {s['iteration']:,}"
-                                 + (f"; paper ± {ref[1] * scale:g} at 400,000" if ref else "; not in the paper")))
+            note = f"mean ± s.e. over {s['seeds']} seeds at iteration {s['iteration']:,}" \
+                + (f"; paper ± {ref[1] * scale:g} at 400,000" if ref else "; not in the paper")
+            if not math.isfinite(mean):   # JSON has no infinity; say why instead
+                note += "; a seed had no high-quality sample, so its reverse KL is undefined"
+            rows.append(Row(what=f"{mixture} {name}: {labels[metric]}",
+                            ours=round(mean * scale, 4) if math.isfinite(mean) else "inf",
+                            paper=None if ref is None else round(ref[0] * scale, 4),
+                            spread=round(se * scale, 4) if math.isfinite(se) else None, note=note))
     figures = []
     group_of = {k: g for g in run["groups"] for k in g.keys}
     iteration = {name: run["iterations"][f"pack{group_of[(mixture, name, 0)].pack}"] for mixture, name in summaries}
