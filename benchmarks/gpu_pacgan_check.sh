@@ -34,11 +34,14 @@ for f in results.json curves.json speed.json settings.json pacgan_curves_ring.pn
          pacgan_samples_ring.png pacgan_samples_grid.png; do
     [ -f "$WORK/$f" ] && cp "$WORK/$f" "$DEST/"
 done
-state_kb=$(du -sk "$WORK/state" 2>/dev/null | cut -f1 || echo 0)
-if [ "${state_kb:-0}" -lt 16384 ] && [ -d "$WORK/state" ]; then
-    cp -r "$WORK/state" "$DEST/"
-else
-    echo "gpu_pacgan_check: resumable state (${state_kb} KB) left in $WORK, not copied to $DEST" | tee -a "$DEST/log.txt"
+if [ -d "$WORK/state" ]; then
+    state_kb=$(du -sk "$WORK/state" | cut -f1)
+    if [ "$state_kb" -lt 16384 ]; then
+        cp -r "$WORK/state" "$DEST/"
+    else
+        echo "gpu_pacgan_check: resumable state (${state_kb} KB) left in $WORK, not copied to $DEST" \
+            | tee -a "$DEST/log.txt"
+    fi
 fi
 if [ -f "$WORK/speed.json" ]; then
     "$PY" - "$WORK/speed.json" <<'PYEOF' | tee "$DEST/estimate.txt" | tee -a "$DEST/log.txt"
