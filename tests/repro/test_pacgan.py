@@ -199,7 +199,8 @@ def test_cli_tiny_run_writes_results_beside_the_paper(tmp_path):
     result = json.loads((tmp_path / "results.json").read_text())
     assert result["verdict"] == NOT_IN_FULL
     rows = {r["what"]: r for r in result["rows"]}
-    assert rows["grid PacGAN2: modes"]["paper"] == 23.8 and "2 seeds at iteration 2" in rows["grid PacGAN2: modes"]["note"]
+    modes = rows["grid PacGAN2: modes"]
+    assert modes["paper"] == 23.8 and "2 seeds at iteration 2" in modes["note"]
     assert all((tmp_path / f).stat().st_size > 0 for f in result["figures"])
     assert pacgan.main(args) == 0   # the same command again: nothing left to train, results rebuilt
     curves = json.loads((tmp_path / "curves.json").read_text())

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -110,7 +111,8 @@ def draw_slot_rows(mixture: str, seed: int, pack: int) -> torch.Tensor:
     return torch.randint(POINTS, (pack, POINTS), generator=generator)
 
 
-def draw_epoch(mixture: str, seed: int, pack: int, epoch: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def draw_epoch(mixture: str, seed: int, pack: int, epoch: int,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """The epoch's row order `[N]` and its latents `[iterations, m, B, 2]` (a fresh z for every slot)."""
     generator = torch.Generator(device=device).manual_seed(_seed(mixture, seed, 2, epoch))
     order = torch.randperm(POINTS, generator=generator, device=device)
@@ -172,7 +174,6 @@ class Group:
     def train(self, until: int, deadline: float) -> None:
         """Train up to iteration `until` or until `time.time()` passes `deadline` (a host clock read: no
         device sync, so the GPU may still be finishing queued steps when this returns)."""
-        self.model.train()
         while self.iteration < until:
             if time.time() > deadline:
                 break
@@ -182,7 +183,6 @@ class Group:
     @torch.no_grad()
     def samples(self) -> np.ndarray:
         """`[S, 2500, 2]` from each model's fixed z, batch norm in inference mode."""
-        self.model.eval()
         return self.model.generate(self.eval_z, train=False).float().cpu().numpy()
 
     def state_dict(self) -> dict:
@@ -473,8 +473,6 @@ def _default_eval_every(iterations: int) -> int:
                 "PacGAN Table 1 on ring and grid, m = 1..4, 10 seeds batched, PacGAN's released protocol "
                 "(full: a 20-minute budget unless GANFORGE_PACGAN_SECONDS says otherwise; resumable)")
 def run(out_dir: Path, quick: bool) -> ReproResult:
-    import os
-
     if quick:
         settings = Settings(list(MIXTURES), [1, 2], 2, [], 20, 10)
         return reproduce(settings, Path(out_dir), math.inf, torch.device("cpu"), log=lambda _: None)
