@@ -322,7 +322,8 @@ def run_protocol(settings: Settings, out: Path, time_limit: float, device: torch
 def final_summaries(curves: list[dict]) -> dict[tuple[str, str], dict]:
     """(mixture, variant) -> {"iteration", "seeds", metric: (mean, standard error)} at its last evaluation."""
     summaries = {}
-    for key in dict.fromkeys((r["mixture"], r["variant"]) for r in curves):
+    keys = sorted({(r["mixture"], r["variant"]) for r in curves}, key=lambda k: (MIXTURES.index(k[0]), _order(k[1])))
+    for key in keys:
         mine = [r for r in curves if (r["mixture"], r["variant"]) == key]
         last = max(r["iteration"] for r in mine)
         at_last = [{m: r[m] for m in METRICS} for r in mine if r["iteration"] == last]
@@ -331,6 +332,11 @@ def final_summaries(curves: list[dict]) -> dict[tuple[str, str], dict]:
                 {m: (at_last[0][m], math.nan) for m in METRICS}
         summaries[key] = {"iteration": last, "seeds": len(at_last), **summary}
     return summaries
+
+
+def _order(name: str) -> tuple[bool, str]:
+    """Table order: GAN, PacGAN2, PacGAN3, ..., then the extra tricks."""
+    return "+" in name, name
 
 
 def _curve(curves: list[dict], mixture: str, variant: str, metric: str) -> tuple[list, list, list]:
@@ -351,7 +357,7 @@ def plot_curves(curves: list[dict], mixture: str, path: Path) -> Path:
 
     plt = _figure()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    names = list(dict.fromkeys(r["variant"] for r in curves if r["mixture"] == mixture))
+    names = sorted({r["variant"] for r in curves if r["mixture"] == mixture}, key=_order)
     for colour, name in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], names):
         for ax, metric in zip(axes, METRICS):
             x, mean, err = _curve(curves, mixture, name, metric)
@@ -375,7 +381,7 @@ def plot_samples(samples: dict[tuple[str, str], np.ndarray], mixture: str, itera
     from ..viz import _figure, _save_figure
 
     plt = _figure()
-    names = [v for m, v in samples if m == mixture]
+    names = sorted((v for m, v in samples if m == mixture), key=_order)
     fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3.2), squeeze=False)
     centres = mode_centres(DataConfig(name=mixture)).numpy()
     limit = 1.5 if mixture == "ring" else 6.0
