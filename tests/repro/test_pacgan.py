@@ -205,3 +205,13 @@ def test_cli_tiny_run_writes_results_beside_the_paper(tmp_path):
     assert pacgan.main(args) == 0   # the same command again: nothing left to train, results rebuilt
     curves = json.loads((tmp_path / "curves.json").read_text())
     assert sorted({r["iteration"] for r in curves}) == [0, 1, 2] and len(curves) == 3 * 2
+
+
+def test_time_limit_zero_only_rebuilds(tmp_path):
+    args = ["--out", str(tmp_path), "--mixture", "ring", "--packs", "1", "--seeds", "1", "--tricks", "none",
+            "--iterations", "3", "--eval-every", "1", "--threads", "1", "--time-limit", "0"]
+    assert pacgan.main(args) == 0
+    assert {r["iteration"] for r in json.loads((tmp_path / "curves.json").read_text())} == {0}
+    state = tmp_path / "state" / "pack1.pt"
+    before = state.stat().st_mtime_ns
+    assert pacgan.main(args) == 0 and state.stat().st_mtime_ns == before

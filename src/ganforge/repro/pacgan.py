@@ -308,7 +308,8 @@ def run_protocol(settings: Settings, out: Path, time_limit: float, device: torch
             last_save = time.time()
     for group in groups:
         evaluate(group)
-        save(group)
+        if group.iteration != reached[group.name] or not (out / "state" / f"{group.name}.pt").exists():
+            save(group)
     speed = {g.name: {"iterations": g.iteration - reached[g.name], "seconds": round(spent[g.name], 2),
                       "models": len(g.keys),
                       "iterations_per_second": (g.iteration - reached[g.name]) / spent[g.name]
@@ -497,7 +498,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                                                  "0.9), or 'none'")
     p.add_argument("--iterations", type=int, default=FULL_ITERATIONS)
     p.add_argument("--eval-every", type=int, default=None, help="default: iterations/40, at most one epoch")
-    p.add_argument("--time-limit", type=float, default=math.inf, help="seconds of training in this call")
+    p.add_argument("--time-limit", type=float, default=math.inf,
+                   help="seconds of training in this call; 0 rebuilds results and figures from what has run")
     p.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between state saves")
     p.add_argument("--out", required=True)
     p.add_argument("--device", default="cpu")
@@ -523,8 +525,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     eval_every = args.eval_every or _default_eval_every(args.iterations)
     if eval_every < 1:
         raise ConfigError("--eval-every must be at least 1")
-    if args.time_limit <= 0:
-        raise ConfigError("--time-limit must be positive")
+    if args.time_limit < 0:
+        raise ConfigError("--time-limit must be at least 0 (0: train nothing, rebuild results and figures)")
     mixtures = list(MIXTURES) if args.mixture == "both" else [args.mixture]
     return Settings(mixtures, packs, args.seeds, tricks, args.iterations, eval_every)
 
