@@ -34,7 +34,7 @@ SWITCHES: dict[str, tuple[str, ...]] = {
     "compile=max-autotune": ("train.compile=max-autotune-no-cudagraphs",),
     "compile=cudagraphs": ("train.compile=reduce-overhead",),
     "best=bf16+compile": ("train.amp=bf16", "train.channels_last=true", "optim.impl=fused",
-                          "train.compile=max-autotune-no-cudagraphs"),
+                          "train.compile=default"),
     "best=bf16+cudagraphs": ("train.amp=bf16", "train.channels_last=true", "optim.impl=fused",
                              "train.compile=reduce-overhead"),
 }
@@ -232,7 +232,7 @@ def bench(config: RunConfig, label: str = "config", steps: int = 20, rounds: int
     device = pick_device(config.train.device)
     if config.growth.stable_images:  # a growing model is measured at its final resolution
         config = make_config({**to_dict(config), "growth": {}})
-    names = switches if switches is not None else [
+    names = [s for s in switches if s != DEFAULT] if switches is not None else [
         s for s in SWITCHES if device.type == "cuda" or s not in CUDA_ONLY]
     unknown = [s for s in names if s not in SWITCHES]
     if unknown:

@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=3, help="alternating timed rounds; the best one counts")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation happens here)")
     p.add_argument("--batch", type=int, help="batch size (default: the config's)")
-    p.add_argument("--switch", action="append", help="measure only this switch (repeatable; default: all)")
+    p.add_argument("--switch", action="append", help="measure only this switch (repeatable; default: all; `default`: none)")
     p.add_argument("--no-plain", action="store_true", help="leave out the plain-loop baseline")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.set_defaults(func=cmd_bench)

@@ -15,34 +15,28 @@ from torch import nn
 Critic = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _input_gradient_norms(critic: Critic, x: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
-    """|| d critic(x)_i / d x_group(i) ||_2 for each logit i: `[N / pack]`.
-
-    `scale` is float16 training's loss scale: the gradient is taken of the scaled logits, so small gradients
-    do not underflow in float16, and divided by it afterwards.
-    """
+def _input_gradient_norms(critic: Critic, x: torch.Tensor) -> torch.Tensor:
+    """|| d critic(x)_i / d x_group(i) ||_2 for each logit i: `[N / pack]`."""
     x = x.detach().requires_grad_(True)
     logits = critic(x)
-    total = logits.float().sum()
-    (grad,) = torch.autograd.grad(total if scale is None else total * scale, x, create_graph=True)
-    grad = grad.float() if scale is None else grad.float() / scale
-    return grad.reshape(len(logits), -1).norm(dim=1)
+    (grad,) = torch.autograd.grad(logits.float().sum(), x, create_graph=True)
+    return grad.float().reshape(len(logits), -1).norm(dim=1)
 
 
 def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None, scale: torch.Tensor | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None) -> torch.Tensor:
     """Gulrajani et al. 2017: E[(||grad critic(x_hat)|| - 1)^2] at x_hat = e x + (1 - e) G(z), e ~ U[0, 1]
     per sample, which keeps the critic's gradient norm near 1 between the two distributions."""
     shape = (len(real),) + (1,) * (real.dim() - 1)
     e = torch.rand(shape, device=real.device, generator=generator, dtype=real.dtype)
     interpolates = e * real.detach() + (1 - e) * fake.detach()
-    return (_input_gradient_norms(critic, interpolates, scale) - 1).pow(2).mean()
+    return (_input_gradient_norms(critic, interpolates) - 1).pow(2).mean()
 
 
-def r1_penalty(critic: Critic, real: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+def r1_penalty(critic: Critic, real: torch.Tensor) -> torch.Tensor:
     """Mescheder et al. 2018: E[||grad critic(x)||^2] on real data (times gamma / 2 by the caller), which
     pushes D to be flat on the data manifold and makes training converge locally."""
-    return _input_gradient_norms(critic, real, scale).pow(2).mean()
+    return _input_gradient_norms(critic, real).pow(2).mean()
 
 
 def drift_penalty(real_logits: torch.Tensor) -> torch.Tensor:

@@ -75,18 +75,17 @@ class Objective:
         return self.reg.gp > 0 or self.reg.r1 > 0
 
     def penalty(self, D: nn.Module, real: torch.Tensor, real_y: torch.Tensor | None, fake: torch.Tensor,
-                generator: torch.Generator | None = None, scale: torch.Tensor | None = None) -> torch.Tensor:
+                generator: torch.Generator | None = None) -> torch.Tensor:
         """The weighted gradient penalties, scaled by `reg.every` when they are applied only every that many
-        steps (lazy regularisation keeps the average weight). Interpolates are judged with the real labels.
-        `scale` is float16 training's loss scale (see `regularisers`)."""
+        steps (lazy regularisation keeps the average weight). Interpolates are judged with the real labels."""
         total = torch.zeros((), device=real.device)
         critic = lambda x: D(x, real_y)  # noqa: E731
         if self.reg.gp > 0:
-            gp = gradient_penalty(critic, real, fake, generator, scale)
+            gp = gradient_penalty(critic, real, fake, generator)
             self.stats.report("reg/gp", gp)
             total = total + self.reg.gp * gp
         if self.reg.r1 > 0:
-            r1 = r1_penalty(critic, real, scale)
+            r1 = r1_penalty(critic, real)
             self.stats.report("reg/r1", r1)
             total = total + self.reg.r1 / 2 * r1
         return total * self.reg.every

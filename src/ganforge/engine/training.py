@@ -146,17 +146,14 @@ class Training:
     def uses_labels(self) -> bool:
         return self.config.model.d_label != "none"
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
+    def _autocast(self, penalty: bool = False) -> contextlib.AbstractContextManager:
+        """Autocast at train.amp's precision. Gradient penalties stay in float32 under float16: their input
+        gradients underflow float16 unless scaled, and a loss scale that overflows (the gradient scaler's way
+        of finding its scale) would make the penalty itself infinite, not only the step's gradients."""
         dtype = AMP_DTYPES[self.config.train.amp]
-        if dtype is not None:
-            return torch.autocast(device_type=self.device.type, dtype=dtype)
-        return contextlib.nullcontext()
-
-    def _penalty_scale(self) -> torch.Tensor | None:
-        """D's loss scale under float16, for the input gradients of its penalties (read without a sync)."""
-        if not self.scaler_d.is_enabled():
-            return None
-        return self.scaler_d.scale(torch.ones((), device=self.device))
+        if dtype is None or (penalty and dtype == torch.float16):
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
 
     def train_step(self) -> Phase:
         """`n_dis` discriminator steps, then one generator step.
@@ -167,6 +164,8 @@ class Training:
         for the look-ahead, and only G's gradients are kept.
         """
         n_dis, batch_size, reg = self.config.train.n_dis, self.config.train.batch_size, self.config.reg
+        if self.config.train.compile == "reduce-overhead":  # no CUDA-graph output outlives its step
+            torch.compiler.cudagraph_mark_step_begin()
         if self.schedule is not None:
             stage, alpha = self.growth
             self.G.set_growth(stage, alpha)
@@ -183,9 +182,9 @@ class Training:
                 fake = self.fast_G(z, fake_y)
             with self._autocast():
                 d_loss = self.objective.discriminator_loss(self.fast_D, real, real_y, fake, fake_y)
-                if self.objective.penalised and (self.step * n_dis + k) % reg.every == 0:
-                    d_loss = d_loss + self.objective.penalty(self.D, real, real_y, fake, self.z_generator,
-                                                             self._penalty_scale())
+            if self.objective.penalised and (self.step * n_dis + k) % reg.every == 0:
+                with self._autocast(penalty=True):
+                    d_loss = d_loss + self.objective.penalty(self.D, real, real_y, fake, self.z_generator)
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler_d.scale(d_loss).backward()
             self.scaler_d.step(self.opt_d)
