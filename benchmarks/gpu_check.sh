@@ -9,11 +9,12 @@
 # stops the others. Without CUDA (a dry run on the CPU) every GPU part prints why it is skipped, one tiny CPU
 # bench checks the bench command line, and the script exits 0.
 #
-# Parts: (1) nvidia-smi and torch; (2) `ganforge bench` of DCGAN 32x32 at batch 64 with every switch and the
-# plain PyTorch loop (the 3x target); (3) `pytest -m cuda`; (4) benchmarks/gpu_ddp_check.sh (torchrun over
-# NCCL) if present; (5) benchmarks/gpu_pacgan_check.sh if present; (6) DCGAN at batch 256 (the share of the
-# bf16 matmul peak); (7) sngan, resnet and pggan at batch 64 and 256 with the switches that need no
-# compilation; (8) the same families with torch.compile + CUDA graphs, as the budget allows.
+# Parts, most important first: nvidia-smi and torch; `ganforge bench` of DCGAN 32x32 at batch 64 with every
+# eager switch, then with bf16 + channels_last + fused Adam + torch.compile with CUDA graphs (the 3x target),
+# each with the plain PyTorch loop in the same run; `pytest -m cuda`; benchmarks/gpu_ddp_check.sh (torchrun
+# over NCCL) and benchmarks/gpu_pacgan_check.sh if present; DCGAN at batch 256 (the share of the bf16 matmul
+# peak); sngan, resnet and pggan at batch 64 and 256 with the eager switches; then, as the budget allows,
+# the compiled rows one process each (DCGAN at 256, each compile mode, the other families).
 set -u
 cd "$(dirname "$0")/.."
 OUT_DIR="${OUT:-$PWD/gpu_check_out}"
@@ -86,16 +87,20 @@ else
     WHY="no CUDA device visible to torch"
 fi
 
-FAMILIES=(sngan_fashion sngan_resnet_cifar10 pggan_fashion)  # dcgan_fashion runs first, on its own
+FAMILIES=(sngan_fashion sngan_resnet_cifar10 pggan_fashion)  # dcgan_fashion first, on its own
 COMMON=(--steps 10 --rounds 2 --warmup 3)
 EAGER=(--switch channels_last --switch adam=foreach --switch adam=fused --switch bf16 --switch fp16)
-DCGAN_ALL=("${EAGER[@]}" --switch compile --switch compile=cudagraphs --switch best=bf16+compile
-           --switch best=bf16+cudagraphs)
+# each compiled row in its own process, so a slow compilation costs only its own part
+gpu_bench() {  # gpu_bench TAG PRESET BATCH LIMIT_S [--switch ...]
+    local tag=$1 preset=$2 batch=$3 limit=$4
+    shift 4
+    part "$tag" "$limit" bash -c 'bench "$@"' _ "$tag" "$preset" "$batch" cuda "${COMMON[@]}" "$@"
+}
 
 if (( CUDA )); then
-    # `bash -c 'bench "$@"'`: the exported function runs in the child that `timeout` can stop
-    part dcgan_b64 170 bash -c 'bench "$@"' _ dcgan_b64 dcgan_fashion 64 cuda "${COMMON[@]}" "${DCGAN_ALL[@]}"
-    part pytest_cuda 90 "$PY" -m pytest -m cuda -q -p no:cacheprovider --continue-on-collection-errors tests
+    gpu_bench dcgan_b64 dcgan_fashion 64 60 "${EAGER[@]}"
+    gpu_bench dcgan_b64_cudagraphs dcgan_fashion 64 100 --switch best=bf16+cudagraphs
+    part pytest_cuda 100 "$PY" -m pytest -m cuda -q -p no:cacheprovider --continue-on-collection-errors tests
 else
     skip dcgan_b64 "$WHY"
     skip pytest_cuda "$WHY"
@@ -114,18 +119,18 @@ for check in ddp pacgan; do
 done
 
 if (( CUDA )); then
-    part dcgan_b256 90 bash -c 'bench "$@"' _ dcgan_b256 dcgan_fashion 256 cuda "${COMMON[@]}" \
-        --switch channels_last --switch adam=fused --switch bf16 --switch best=bf16+compile \
-        --switch best=bf16+cudagraphs
+    gpu_bench dcgan_b256 dcgan_fashion 256 40 --switch channels_last --switch adam=fused --switch bf16
     for preset in "${FAMILIES[@]}"; do
         for batch in 64 256; do
-            part "${preset}_b$batch" 40 bash -c 'bench "$@"' _ "${preset}_b$batch" "$preset" "$batch" cuda \
-                "${COMMON[@]}" "${EAGER[@]}"
+            gpu_bench "${preset}_b$batch" "$preset" "$batch" 40 "${EAGER[@]}"
         done
     done
+    gpu_bench dcgan_b256_cudagraphs dcgan_fashion 256 80 --switch best=bf16+cudagraphs
+    gpu_bench dcgan_b64_compile dcgan_fashion 64 80 --switch compile
+    gpu_bench dcgan_b64_compile_cudagraphs dcgan_fashion 64 80 --switch compile=cudagraphs
+    gpu_bench dcgan_b64_bf16_compile dcgan_fashion 64 80 --switch best=bf16+compile
     for preset in "${FAMILIES[@]}"; do
-        part "${preset}_b64_compiled" 60 bash -c 'bench "$@"' _ "${preset}_b64_compiled" "$preset" 64 cuda \
-            "${COMMON[@]}" --switch best=bf16+compile --switch best=bf16+cudagraphs
+        gpu_bench "${preset}_b64_cudagraphs" "$preset" 64 80 --switch best=bf16+cudagraphs
     done
 else
     skip dcgan_b256 "$WHY"

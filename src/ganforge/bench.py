@@ -38,7 +38,9 @@ SWITCHES: dict[str, tuple[str, ...]] = {
     "best=bf16+cudagraphs": ("train.amp=bf16", "train.channels_last=true", "optim.impl=fused",
                              "train.compile=reduce-overhead"),
 }
-CUDA_ONLY = ("compile=cudagraphs", "best=bf16+cudagraphs")  # CUDA graphs
+# left out of the CPU's default list: CUDA graphs do not exist there, and float16 ran at 0.05x float32 on
+# this project's 2-core CPU (docs/speed.md); `--switch fp16` still measures it
+GPU_ONLY = ("fp16", "compile=cudagraphs", "best=bf16+cudagraphs")
 DEFAULT = "default"
 PLAIN = "plain loop"
 
@@ -133,8 +135,8 @@ def _seconds(fn: Callable[[], None], repeats: int, device: torch.device) -> floa
 
 
 def matmul_peak(device: torch.device, dtype: torch.dtype, tf32: bool = False) -> float:
-    """Best FLOP/s of a square matrix product (8192 on CUDA, timed with CUDA events; 2048 on the CPU)."""
-    n = 8192 if device.type == "cuda" else 2048
+    """Best FLOP/s of a square matrix product (8192 on CUDA, timed with CUDA events; 1024 on the CPU)."""
+    n = 8192 if device.type == "cuda" else 1024
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     allow = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -227,13 +229,13 @@ def bench(config: RunConfig, label: str = "config", steps: int = 20, rounds: int
           switches: list[str] | None = None, plain: bool = True,
           log: Callable[[str], None] = lambda line: None) -> BenchResult:
     """Time `config`'s training step and sampling by default, with each switch in `switches` (default: all
-    of `SWITCHES`, the CUDA-graph ones only on CUDA), and the plain loop; a row a switch cannot run on this
+    of `SWITCHES`, those in `GPU_ONLY` only on CUDA), and the plain loop; a row a switch cannot run on this
     device is kept with the reason instead of figures."""
     device = pick_device(config.train.device)
     if config.growth.stable_images:  # a growing model is measured at its final resolution
         config = make_config({**to_dict(config), "growth": {}})
     names = [s for s in switches if s != DEFAULT] if switches is not None else [
-        s for s in SWITCHES if device.type == "cuda" or s not in CUDA_ONLY]
+        s for s in SWITCHES if device.type == "cuda" or s not in GPU_ONLY]
     unknown = [s for s in names if s not in SWITCHES]
     if unknown:
         raise GanforgeError(f"unknown switch {unknown[0]!r}; choose from {', '.join(SWITCHES)}")

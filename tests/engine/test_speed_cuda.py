@@ -43,12 +43,16 @@ def test_autocast_steps_are_finite(tiny_images, tmp_path, extra):
 
 @pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
 def test_compiled_steps_follow_eager_ones(tiny_images, tmp_path, mode):
+    """From the same weights, latents and batch: the first step's losses agree and G's first Adam update
+    (about lr times the gradient's sign) points the same way; later steps stay finite."""
     eager, fast = training(tiny_images, tmp_path, []), training(tiny_images, tmp_path, [f"train.compile={mode}"])
-    for _ in range(3):
-        eager.train_step()
-        assert finite([fast.train_step()])
-    for p, q in zip(eager.G.parameters(), fast.G.parameters()):
-        assert torch.allclose(p, q, atol=1e-3), (p - q).abs().max()
+    start = torch.cat([p.detach().flatten() for p in eager.G.parameters()])
+    a, b = eager.train_step(), fast.train_step()
+    assert torch.allclose(a.d_loss, b.d_loss, rtol=1e-2) and torch.allclose(a.g_loss, b.g_loss, rtol=1e-2)
+    moved_eager = torch.cat([p.detach().flatten() for p in eager.G.parameters()]) - start
+    moved_fast = torch.cat([p.detach().flatten() for p in fast.G.parameters()]) - start
+    assert torch.nn.functional.cosine_similarity(moved_eager, moved_fast, dim=0) > 0.9
+    assert finite([fast.train_step() for _ in range(3)])
 
 
 @pytest.mark.parametrize("extra", [[], ["train.amp=bf16", "optim.impl=fused"], ["train.amp=fp16", "optim.impl=fused"],
