@@ -52,3 +52,21 @@ def test_cli_bench_writes_json_and_refuses_an_unknown_switch(tiny_images, tmp_pa
     assert "| default |" in capsys.readouterr().out
     assert main(["bench", "dcgan_fashion", *overrides, "--switch", "turbo"]) == 2
     assert "ganforge: error: unknown switch 'turbo'" in capsys.readouterr().err
+
+
+def test_flop_count_matches_torch_and_works_through_a_gradient_penalty(tiny_images, tmp_path):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ganforge.bench import _count_flops
+    from ganforge.data import build_dataset
+    from ganforge.engine.training import Training
+
+    def training(extra):
+        config = make_config({}, image_overrides(tiny_images, tmp_path) + extra)
+        return Training(config, build_dataset(config.data), torch.device("cpu"))
+
+    with FlopCounterMode(display=False) as counter:
+        training([]).train_step()
+    assert _count_flops(training([]).train_step) == counter.get_total_flops() > 0
+    # FlopCounterMode's own module hooks fail inside autograd.grad; the penalty's passes add FLOPs
+    assert _count_flops(training(["reg.gp=10", "model.d_norm=none"]).train_step) > counter.get_total_flops()
