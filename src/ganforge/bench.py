@@ -113,9 +113,9 @@ class BenchResult:
                 lines.append(f"| {row.name} | {row.error} | | | | | |")
                 continue
             d = self.derived(row)
-            sample = f"{row.sample_images_per_s:.0f}" if row.sample_images_per_s else "-"
+            sample = f"{row.sample_images_per_s:.4g}" if row.sample_images_per_s else "-"
             share = f"{d['share_of_peak']:.1%} of {d['peak']}" if d.get("share_of_peak") else "-"
-            lines.append(f"| {row.name} | {row.train_images_per_s:.0f} | {d.get('vs_default', 0):.2f} | "
+            lines.append(f"| {row.name} | {row.train_images_per_s:.4g} | {d.get('vs_default', 0):.2f} | "
                          f"{d.get('vs_plain', 0):.2f} | {sample} | {d['train_flops_per_s'] / 1e12:.3f} | {share} |")
         return "\n".join(lines)
 
@@ -139,8 +139,8 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, tf32: bool = False) ->
     """Best FLOP/s of a square matrix product (8192 on CUDA, timed with CUDA events; 1024 on the CPU)."""
     n = 8192 if device.type == "cuda" else 1024
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    allow = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = tf32
+    precision = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")  # float32 matmuls in TF32 or not
     try:
         a @ b
         best = float("inf")
@@ -155,7 +155,7 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, tf32: bool = False) ->
             else:
                 best = min(best, _seconds(lambda: a @ b, 1, device))
     finally:
-        torch.backends.cuda.matmul.allow_tf32 = allow
+        torch.set_float32_matmul_precision(precision)
     return 2 * n ** 3 / best
 
 
