@@ -103,9 +103,6 @@ def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "ru
         state = load_checkpoint(resolve_checkpoint(run_dir))
     dataset = build_dataset(config.data)
     device = pick_device(config.train.device)
-    if config.train.amp and device.type != "cuda":
-        raise ConfigError(f"train.amp=true needs a CUDA device, but this run would train on {device.type}; "
-                          f"drop train.amp")
     training = Training(config, dataset, device)
     if state is not None:
         training.load_state_dict(state, str(run_dir))
