@@ -1,7 +1,7 @@
 """Sample quality after a fixed wall-clock training budget on Fashion-MNIST 32x32: the headline CPU figure.
 
 Trains each ganforge configuration for `--budget` seconds, then a plain hand-written PyTorch DCGAN loop
-(`plain_dcgan.py`, same architecture) for the same time, one after the other so each has the machine to
+(`ganforge.plain_loop`, same architecture) for the same time, one after the other so each has the machine to
 itself; then scores `--n` samples of each with FD, KD, precision, recall, SWD and class coverage.
 
     python benchmarks/quality_at_budget.py [--budget 600] [--n 10000] [--config dcgan_fashion ...]
@@ -12,17 +12,14 @@ itself; then scores `--n` samples of each with FD, KD, precision, recall, SWD an
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from plain_dcgan import PlainDCGAN  # noqa: E402
-
 from ganforge.cli import preset_path  # noqa: E402
 from ganforge.config import DataConfig, load_config  # noqa: E402
+from ganforge.plain_loop import PlainDCGAN  # noqa: E402
 from ganforge.data import BatchOrder, build_dataset  # noqa: E402
 from ganforge.runner import train  # noqa: E402
 from ganforge.evaluation import evaluate_checkpoint  # noqa: E402

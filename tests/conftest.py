@@ -13,3 +13,15 @@ def tiny_images(tmp_path):
     np.savez(path, x=rng.integers(0, 256, size=(256, 8, 8), dtype=np.uint8), y=rng.integers(0, 4, size=256))
     return path
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` need a GPU: skipped with a reason where torch sees none."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA (run `pytest -m cuda` on a GPU machine)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)

@@ -79,7 +79,7 @@ def test_list_shows_registries(capsys):
     (["loss.name=nonsat"], "unknown loss 'nonsat'"),
     (["data.name=npz", "data.root=/nonexistent/x.npz"], "/nonexistent/x.npz"),
     # refused rather than silently fixed or ignored
-    (["train.amp=true", "train.device=cpu"], "train.amp=true needs a CUDA device, but this run would train on cpu"),
+    (["train.compile=reduce-overhead", "train.device=cpu"], "train.compile=reduce-overhead captures CUDA graphs"),
     (["model.name=pggan", "model.depth=3", "train.batch_size=30"],
      "model.mbstd_group=4 must divide every training batch D sees; train.batch_size has 30"),
     (["model.name=pggan", "model.depth=3", "model.pack=2", "growth.stable_images=100", "growth.batch_sizes=[16,10,8,7]"],

@@ -9,7 +9,7 @@ def test_defaults_and_overrides_get_their_types():
                                                    "model.g_channels=32", "optim.d.beta1=0"])
     assert config.train.steps == 10
     assert config.optim.g.lr == 1e-3 and isinstance(config.optim.d.beta1, float)
-    assert config.train.amp is True and config.data.std is None and config.model.g_channels == 32
+    assert config.train.amp == "bf16" and config.data.std is None and config.model.g_channels == 32
 
 
 def test_unknown_key_is_named_with_a_suggestion():
@@ -25,7 +25,10 @@ def test_unknown_section_is_rejected():
 @pytest.mark.parametrize("override, message", [
     ("train.steps=1.5", "train.steps' must be int"),
     ("train.steps=abc", "train.steps' must be int"),
-    ("train.amp=3", "train.amp' must be bool"),
+    ("train.amp=3", "train.amp' must be str"),
+    ("train.amp=fp8", "train.amp must be one of none, bf16, fp16"),
+    ("train.compile=fast", "train.compile must be one of none, default"),
+    ("optim.impl=apex", "optim.impl must be one of auto, loop, foreach, fused"),
     ("model.name=3", "model.name' must be str"),
     ("train=5", "'train' must be a mapping"),
     ("train.steps=0", "train.steps must be positive"),

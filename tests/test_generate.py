@@ -147,3 +147,20 @@ def test_cli_writes_a_folder_and_an_npz(plain_run, tmp_path, capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(tmp_path / "x.npz")
     with np.load(tmp_path / "x.npz") as archive:
         assert archive["arr_0"].shape == (5, 8, 8, 1)
+
+
+def test_an_interrupted_npz_export_leaves_no_file(plain_run, tmp_path, monkeypatch):
+    from ganforge.samplefiles import NpzWriter
+
+    write, calls = NpzWriter.write, []
+
+    def interrupted(self, pixels, labels):
+        calls.append(len(pixels))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        write(self, pixels, labels)
+
+    monkeypatch.setattr(NpzWriter, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_samples(plain_run, tmp_path / "out" / "x.npz", n=10, batch_size=4, progress=False)
+    assert calls == [4, 4] and list((tmp_path / "out").iterdir()) == []  # neither x.npz nor .x.npz.part

@@ -5,6 +5,7 @@ User errors (`GanforgeError`) print one line and exit 2; an interrupted run exit
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -44,6 +45,21 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"checkpoint: {result.checkpoint}")
     print(f"log:        {result.run_dir / 'log.jsonl'}")
     print(f"report:     {write_report(result.run_dir)}")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from .bench import bench
+    from .config import load_config
+
+    config_file = preset_path(args.config)
+    batch = [f"train.batch_size={args.batch}"] if args.batch else []
+    config = load_config(config_file, [*args.overrides, *batch])
+    result = bench(config, config_file.stem, args.steps, args.rounds, args.warmup, args.switch, not args.no_plain,
+                   log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(result.markdown())
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        print(f"results: {args.json}")
 
 
 def cmd_curves(args: argparse.Namespace) -> None:
@@ -198,6 +214,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: a new one under out_dir)")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("bench", help="images/s of training and sampling with each speed switch, against a "
+                                     "plain PyTorch loop of the same networks")
+    p.add_argument("config", help="YAML file, or a bundled preset name")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.device=cuda")
+    p.add_argument("--steps", type=int, default=20, help="training steps (and sampling batches) per timed round")
+    p.add_argument("--rounds", type=int, default=3, help="alternating timed rounds; the best one counts")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation happens here)")
+    p.add_argument("--batch", type=int, help="batch size (default: the config's)")
+    p.add_argument("--switch", action="append", help="measure only this switch (repeatable; default: all; `default`: none)")
+    p.add_argument("--no-plain", action="store_true", help="leave out the plain-loop baseline")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.set_defaults(func=cmd_bench)
+
     p = sub.add_parser("curves", help="plot logged values over training, e.g. 'loss/*' or 'sigma/d/*'")
     p.add_argument("run", help="a run directory")
     p.add_argument("keys", nargs="+", help="glob patterns of log keys")
@@ -303,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded by commands that report themselves
-    if args.command in ("train", "ablate"):  # overrides may follow options: `train CONFIG --out DIR a.b=1`
+    if args.command in ("train", "ablate", "bench"):  # overrides may follow options: `train CONFIG --out DIR a.b=1`
         unknown = [e for e in extra if e.startswith("-") or "=" not in e]
         if unknown:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -104,6 +104,7 @@ class AdamConfig:
 class OptimConfig:
     g: AdamConfig = field(default_factory=AdamConfig)
     d: AdamConfig = field(default_factory=AdamConfig)
+    impl: str = "auto"              # Adam's kernels: "auto" (torch's choice), "loop", "foreach" or "fused"
 
 
 @dataclass
@@ -121,12 +122,20 @@ class TrainConfig:
     ckpt_every: int = 1000          # steps between checkpoints (one is always written at the end)
     n_grid: int = 64                # samples in each picture
     device: str = "auto"            # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
-    amp: bool = False               # bfloat16 autocast; CUDA only (refused on the CPU)
+    amp: str | bool = "none"        # autocast: "none", "bf16" or "fp16" (with a gradient scaler per player);
+                                    # true/false of older configs read as bf16/none
+    channels_last: bool = False     # NHWC memory format for image networks and batches
+    compile: str = "none"           # torch.compile of G and D: "none", "default", "max-autotune-no-cudagraphs",
+                                    # "reduce-overhead" (CUDA graphs, CUDA only)
     sync_bn: bool = False           # distributed on CUDA: batch norms take statistics over the global batch
                                     # (SyncBatchNorm); false: each rank normalises its own share, and rank 0's
                                     # running statistics are copied to the others after every step
     tensorboard: bool = True        # also write TensorBoard events when tensorboard is installed
     progress: bool = True           # progress bar on the terminal
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amp, bool):  # run directories written before amp took a precision
+            self.amp = "bf16" if self.amp else "none"
 
 
 @dataclass
@@ -292,6 +301,11 @@ def validate(config: RunConfig) -> None:
         _require(getattr(t, name) > 0, f"train.{name} must be positive, got {getattr(t, name)}")
     _require(t.time_limit >= 0, f"train.time_limit must be >= 0, got {t.time_limit}")
     _require(0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
+    _require(t.amp in AMP_MODES, f"train.amp must be one of {', '.join(AMP_MODES)}, got {t.amp!r}")
+    _require(t.compile in COMPILE_MODES,
+             f"train.compile must be one of {', '.join(COMPILE_MODES)}, got {t.compile!r}")
+    _require(config.optim.impl in ADAM_IMPLS,
+             f"optim.impl must be one of {', '.join(ADAM_IMPLS)}, got {config.optim.impl!r}")
     _require(config.eval.every >= 0, f"eval.every must be >= 0, got {config.eval.every}")
     _require(config.eval.n >= 2, f"eval.n must be >= 2, got {config.eval.n}")
     d = config.data
@@ -311,6 +325,11 @@ def validate(config: RunConfig) -> None:
             value = getattr(adam, beta)
             _require(0.0 <= value < 1.0, f"optim.{net}.{beta} must be in [0, 1), got {value}")
     _validate_tricks(config)
+
+
+AMP_MODES = ("none", "bf16", "fp16")
+COMPILE_MODES = ("none", "default", "max-autotune-no-cudagraphs", "reduce-overhead")
+ADAM_IMPLS = ("auto", "loop", "foreach", "fused")
 
 
 def _validate_tricks(config: RunConfig) -> None:

@@ -103,9 +103,6 @@ def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "ru
     """
     world, device, joined = distributed.join(config.train.device)
     try:
-        if config.train.amp and device.type != "cuda":
-            raise ConfigError(f"train.amp=true needs a CUDA device, but this run would train on {device.type}; "
-                              f"drop train.amp")
         if world.writer:
             for message in config_warnings(config):
                 warnings.warn(message, GanforgeWarning, stacklevel=2)

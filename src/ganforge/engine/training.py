@@ -31,8 +31,23 @@ from .unrolled import unrolled_judge
 from .stats import Stats
 
 
-def make_adam(params, config: AdamConfig) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2))
+# train.amp -> autocast precision; float16 also gets a gradient scaler per player (its range is too small
+# for unscaled gradients)
+AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+# optim.impl -> torch.optim.Adam's implementation flags ("auto": torch picks, foreach on CUDA)
+ADAM_FLAGS = {"auto": {}, "loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+
+
+def make_adam(params, config: AdamConfig, impl: str = "auto") -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), **ADAM_FLAGS[impl])
+
+
+def compiled(net: nn.Module, mode: str) -> nn.Module:
+    """`net` behind torch.compile (sharing its parameters, so checkpoints and EMA see the plain module), or
+    `net` itself for mode "none"."""
+    if mode == "none":
+        return net
+    return torch.compile(net, mode=None if mode == "default" else mode)
 
 
 @dataclass
@@ -59,8 +74,15 @@ class Training:
         if config.train.sync_bn:
             G, D = sync_batch_norm(G, world, device), sync_batch_norm(D, world, device)
         self.G, self.D = G.to(device), D.to(device)
-        self.opt_g = make_adam(self.G.parameters(), config.optim.g)
-        self.opt_d = make_adam(self.D.parameters(), config.optim.d)
+        self._check_speed_switches()
+        if config.train.channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+        self.opt_g = make_adam(self.G.parameters(), config.optim.g, config.optim.impl)
+        self.opt_d = make_adam(self.D.parameters(), config.optim.d, config.optim.impl)
+        fp16 = config.train.amp == "fp16"
+        self.scaler_g = torch.amp.GradScaler(device.type, enabled=fp16)
+        self.scaler_d = torch.amp.GradScaler(device.type, enabled=fp16)
         self.ema = EMA(self.G, config.train.ema_decay, config.train.ema_rampup) if config.train.ema_decay > 0 else None
         self.stats = Stats()
         self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg)
@@ -77,8 +99,14 @@ class Training:
         # the networks as the optimisation step calls them: in DDP in a distributed run, so backward
         # averages the gradients over the ranks; growing changes the active layers, which DDP must be told
         growing = self.schedule is not None
-        self.ddp_G = wrap(self.G, world, device, find_unused=growing)
-        self.ddp_D = wrap(self.D, world, device, find_unused=growing)
+        mode = config.train.compile
+        # the networks the step calls, compiled as train.compile asks: G and D in DDP in a distributed run;
+        # gradient penalties and the unrolled look-ahead use the plain D (torch.compile has no double
+        # backward, and functional_call needs the module itself), and so does the G step, through
+        # `fast_frozen_D` (D is frozen there, and a DDP forward would wait for gradients that never come)
+        self.fast_G = compiled(wrap(self.G, world, device, find_unused=growing), mode)
+        self.fast_D = compiled(wrap(self.D, world, device, find_unused=growing), mode)
+        self.fast_frozen_D = compiled(self.D, mode) if world.active else self.fast_D
         self.z_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.fixed_z = self.sample_z(self.picture_size)
         classes = class_count(self.G)
@@ -86,7 +114,14 @@ class Training:
         self.fixed_y = (torch.arange(self.picture_size, device=device) % classes) if classes else None
         self.step = 0
         self.best: dict | None = None  # {"key", "value", "step"} of the best evaluation so far
-        self.amp = config.train.amp and device.type == "cuda"
+
+    def _check_speed_switches(self) -> None:
+        t = self.config.train
+        if t.compile == "reduce-overhead" and self.device.type != "cuda":
+            raise ConfigError(f"train.compile=reduce-overhead captures CUDA graphs; on {self.device.type} use "
+                              f"default or max-autotune-no-cudagraphs")
+        if t.channels_last and not self.dataset.is_image:
+            raise ConfigError("train.channels_last is a memory format of image batches; this dataset has none")
 
     def _check_shares(self) -> None:
         """Refuse global batches whose per-rank shares a batch-dependent layer cannot take (the config's own
@@ -131,19 +166,26 @@ class Training:
 
     def real_batch(self, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """This rank's slice of the next global batch of `batch_size` (default `train.batch_size`)."""
-        index = self.world.shard(self.order.next(batch_size)).to(self.dataset.samples.device)
+        index = self.world.shard(self.order.next(batch_size)).to(self.dataset.samples.device, non_blocking=True)
         x, y = self.dataset.batch(index)
         y = y.to(self.device, non_blocking=True) if y is not None and self.uses_labels else None
-        return x.to(self.device, non_blocking=True), y
+        x = x.to(self.device, non_blocking=True)
+        if self.config.train.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
 
     @property
     def uses_labels(self) -> bool:
         return self.config.model.d_label != "none"
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.amp:
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+    def _autocast(self, penalty: bool = False) -> contextlib.AbstractContextManager:
+        """Autocast at train.amp's precision. Gradient penalties stay in float32 under float16: their input
+        gradients underflow float16 unless scaled, and a loss scale that overflows (the gradient scaler's way
+        of finding its scale) would make the penalty itself infinite, not only the step's gradients."""
+        dtype = AMP_DTYPES[self.config.train.amp]
+        if dtype is None or (penalty and dtype == torch.float16):
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
 
     def train_step(self) -> Phase:
         """`n_dis` discriminator steps, then one generator step.
@@ -163,6 +205,8 @@ class Training:
         sliced, so a run on N ranks draws what one process would.
         """
         n_dis, batch_size, reg = self.config.train.n_dis, self.config.train.batch_size, self.config.reg
+        if self.config.train.compile == "reduce-overhead":  # no CUDA-graph output outlives its step
+            torch.compiler.cudagraph_mark_step_begin()
         if self.schedule is not None:
             stage, alpha = self.growth
             self.G.set_growth(stage, alpha)
@@ -177,15 +221,17 @@ class Training:
             fake_y = self.world.shard(fake_y) if fake_y is not None else None
             last = k == n_dis - 1
             with self._autocast(), torch.set_grad_enabled(last):
-                fake = self.ddp_G(z, fake_y)
+                fake = self.fast_G(z, fake_y)
             with self._autocast():
-                d_loss = self.objective.discriminator_loss(self.ddp_D, real, real_y, fake, fake_y)
-                if self.objective.penalised and (self.step * n_dis + k) % reg.every == 0:
+                d_loss = self.objective.discriminator_loss(self.fast_D, real, real_y, fake, fake_y)
+            if self.objective.penalised and (self.step * n_dis + k) % reg.every == 0:
+                with self._autocast(penalty=True):
                     d_loss = d_loss + self.objective.penalty(self.D, real, real_y, fake, self.z_generator,
                                                              mix=self.penalty_mix(batch_size, real))
             self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            self.scaler_d.scale(d_loss).backward()
+            self.scaler_d.step(self.opt_d)
+            self.scaler_d.update()
             if reg.clip:
                 clip_weights(self.D, reg.clip)
 
@@ -196,14 +242,15 @@ class Training:
                 judge = unrolled_judge(self.D, self.opt_d, lambda j: self.objective.d_terms(
                     j, real, real_y, fake, fake_y)[0], unroll, self.world.average if self.world.active else None)
                 g_loss = self.objective.generator_loss(judge, fake, fake_y)
-            g_loss.backward(inputs=list(self.G.parameters()))
+            self.scaler_g.scale(g_loss).backward(inputs=list(self.G.parameters()))
         else:
             self.D.requires_grad_(False)
             with self._autocast():
-                g_loss = self.objective.generator_loss(self.D, fake, fake_y, real, real_y)
-            g_loss.backward()
+                g_loss = self.objective.generator_loss(self.fast_frozen_D, fake, fake_y, real, real_y)
+            self.scaler_g.scale(g_loss).backward()
             self.D.requires_grad_(True)
-        self.opt_g.step()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
         self.world.sync_buffers(self.G)
         self.world.sync_buffers(self.D)
 
@@ -259,6 +306,8 @@ class Training:
             "generator_ema": self.ema.shadow.state_dict() if self.ema is not None else None,
             "optim_g": self.opt_g.state_dict(),
             "optim_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),  # empty unless train.amp=fp16
+            "scaler_d": self.scaler_d.state_dict(),
             "batch_order": self.order.state_dict(),
             "z_generator": self.z_generator.get_state(),
             "fixed_z": self.fixed_z.cpu(),
@@ -278,6 +327,9 @@ class Training:
             load_state(self.ema.shadow, state["generator_ema"], "EMA generator", path)
         load_state(self.opt_g, state["optim_g"], "generator optimiser", path)
         load_state(self.opt_d, state["optim_d"], "discriminator optimiser", path)
+        for name in ("scaler_g", "scaler_d"):
+            if state.get(name):
+                getattr(self, name).load_state_dict(state[name])
         self.order.load_state_dict(state["batch_order"])
         self.z_generator.set_state(state["z_generator"])
         self.fixed_z = state["fixed_z"].to(self.device)

@@ -109,5 +109,5 @@ def load_result(out: str | Path) -> ReproResult:
 
 
 # The registered reproductions: one module each. Keep this list the only place they are imported.
-from . import (dcgan_features, dcgan_latent, gan1d, gan_parzen, mode_collapse, pggan,  # noqa: E402,F401
+from . import (dcgan_features, dcgan_latent, gan1d, gan_parzen, mode_collapse, pacgan, pggan,  # noqa: E402,F401
                sngan_stability, tips)
