@@ -44,7 +44,8 @@ def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int | None = N
     return path
 
 
-def _figure():
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display here or in CI)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,7 +54,7 @@ def _figure():
     return plt
 
 
-def _save_figure(plt, fig, path: Path) -> Path:
+def save_figure(plt, fig, path: Path) -> Path:
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
@@ -65,7 +66,7 @@ def _save_figure(plt, fig, path: Path) -> Path:
 def save_points(fake: torch.Tensor, path: str | Path, real: torch.Tensor | None = None,
                 centres: torch.Tensor | None = None, title: str = "") -> Path:
     """Scatter plot of 2-D samples `[N, 2]` over the real ones (grey) and the mode centres (crosses)."""
-    plt = _figure()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     if real is not None:
         ax.scatter(real[:, 0], real[:, 1], s=4, c="0.75", label="real", linewidths=0)
@@ -82,7 +83,7 @@ def save_points(fake: torch.Tensor, path: str | Path, real: torch.Tensor | None 
         ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title)
-    return _save_figure(plt, fig, Path(path))
+    return save_figure(plt, fig, Path(path))
 
 
 def save_density_1d(fake: torch.Tensor, path: str | Path, real: torch.Tensor | None = None,
@@ -90,7 +91,7 @@ def save_density_1d(fake: torch.Tensor, path: str | Path, real: torch.Tensor | N
                     title: str = "") -> Path:
     """Goodfellow et al. 2014, Figure 1: densities of real (black, dotted) and generated (green) samples
     `[N, 1]`, and the discriminator's D(x) (blue, dashed) on the right axis in [0, 1]."""
-    plt = _figure()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     values = [fake.flatten()] + ([real.flatten()] if real is not None else [])
     low = min(v.min().item() for v in values)
@@ -111,7 +112,7 @@ def save_density_1d(fake: torch.Tensor, path: str | Path, real: torch.Tensor | N
         d_axis.set_ylabel("D(x)")
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title(title)
-    return _save_figure(plt, fig, Path(path))
+    return save_figure(plt, fig, Path(path))
 
 
 def save_samples(samples: torch.Tensor, path: str | Path, real: torch.Tensor | None = None) -> Path:
@@ -155,7 +156,7 @@ def save_curves(records: list[dict], patterns: list[str], path: str | Path, titl
     if not keys:
         available = sorted({k for r in records for k in r} - {"step"})
         raise ValueError(f"no logged key matches {' '.join(patterns)}; the log has {', '.join(available)}")
-    plt = _figure()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for key in keys:
         points = [(r["step"], r[key]) for r in records if key in r]
@@ -164,4 +165,4 @@ def save_curves(records: list[dict], patterns: list[str], path: str | Path, titl
     ax.legend(fontsize=7)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    return _save_figure(plt, fig, Path(path))
+    return save_figure(plt, fig, Path(path))

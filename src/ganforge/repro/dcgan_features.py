@@ -29,7 +29,6 @@ from torch import nn
 
 from .. import viz
 from ..data import Dataset
-from ..fileio import atomic_path
 from ..generate import generate, latents, load_generator
 from ..metrics.classifier import classify
 from . import DOES_NOT, NOT_IN_FULL, REPRODUCES, ReproResult, Row, register_repro
@@ -153,11 +152,7 @@ def verdict_of(summary: dict[str, dict[str, tuple[float, float]]]) -> tuple[str,
 
 
 def _bar_chart(summary: dict[str, dict[str, tuple[float, float]]], path: Path, title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = viz.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     set_names = list(summary)
     feature_names = list(next(iter(summary.values())))
@@ -176,12 +171,7 @@ def _bar_chart(summary: dict[str, dict[str, tuple[float, float]]], path: Path, t
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=9)
     ax.grid(axis="y", alpha=0.3)
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return path
+    return viz.save_figure(plt, fig, path)
 
 
 @register_repro("dcgan-features", "Radford et al. 2016 (DCGAN), section 5.1 and Tables 1-2",

@@ -354,9 +354,9 @@ def _curve(curves: list[dict], mixture: str, variant: str, metric: str) -> tuple
 
 
 def plot_curves(curves: list[dict], mixture: str, path: Path) -> Path:
-    from ..viz import _figure, _save_figure
+    from ..viz import pyplot, save_figure
 
-    plt = _figure()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     names = sorted({r["variant"] for r in curves if r["mixture"] == mixture}, key=_order)
     for colour, name in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], names):
@@ -374,14 +374,14 @@ def plot_curves(curves: list[dict], mixture: str, path: Path) -> Path:
         ax.set_xlabel("iteration")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, title="mean ± s.e.; dashed: paper", title_fontsize=7)
-    return _save_figure(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_samples(samples: dict[tuple[str, str], np.ndarray], mixture: str, iteration: dict[str, int],
                  path: Path) -> Path:
-    from ..viz import _figure, _save_figure
+    from ..viz import pyplot, save_figure
 
-    plt = _figure()
+    plt = pyplot()
     names = sorted((v for m, v in samples if m == mixture), key=_order)
     fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3.2), squeeze=False)
     centres = mode_centres(DataConfig(name=mixture)).numpy()
@@ -395,7 +395,7 @@ def plot_samples(samples: dict[tuple[str, str], np.ndarray], mixture: str, itera
         ax.set_aspect("equal")
         ax.set_title(f"{name}, seed 0, it {iteration[name]}", fontsize=8)
         ax.tick_params(labelsize=6)
-    return _save_figure(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def verdict(summaries: dict, settings: Settings) -> tuple[str, str]:
