@@ -51,7 +51,7 @@ def test_toy_plots_keep_the_data_window_whatever_the_samples(tmp_path, monkeypat
     import ganforge.viz as viz
 
     limits = []
-    original = viz._save_figure
+    original = viz.save_figure
 
     def record(plt, fig, path):
         ax = fig.get_axes()[0]
