@@ -58,7 +58,7 @@ def test_toy_plots_keep_the_data_window_whatever_the_samples(tmp_path, monkeypat
         limits.append((ax.get_xlim(), ax.get_ylim()))
         return original(plt, fig, path)
 
-    monkeypatch.setattr(viz, "_save_figure", record)
+    monkeypatch.setattr(viz, "save_figure", record)
     real = torch.tensor([[-1.0, -1.0], [1.0, 1.0], [0.0, 0.5]])
     save_points(torch.zeros(10, 2), tmp_path / "a.png", real=real)
     save_points(torch.randn(10, 2) * 50, tmp_path / "b.png", real=real)  # samples far outside the data
