@@ -1,10 +1,10 @@
-"""The Python API at the package top: the snippet in docs/structure.md runs as written."""
+"""The Python API at the package top: the snippet in README.md runs as written."""
 import re
 from pathlib import Path
 
 import ganforge
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "structure.md"
+DOC = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _snippet() -> str:
