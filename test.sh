@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ "${GANFORGE_SKIP_INCEPTION:-0}" = 1 ]; then
-  scripts/setup.sh
+  scripts/setup.sh --browser
   exec .venv/bin/python -m pytest -q "$@"
 fi
-scripts/setup.sh --inception
+scripts/setup.sh --browser --inception
 .venv/bin/python -m pytest -q "$@"
 exec .venv-inception/bin/python -m pytest -q tests/metrics/test_fidelity.py

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Create .venv with ganforge and its test tools, and Debian's Fashion-MNIST and chromium when we may install
-# packages.
+# Create .venv with ganforge and its test tools, and Debian's Fashion-MNIST when we may install packages.
+# With --browser, also Debian's chromium (only the report's browser test needs it, so ./run.sh skips it).
 # With --inception, also .venv-inception: torch 2.14.1 + torchvision + torch-fidelity (a 5.5 GB CUDA build
 # that runs on the CPU) for the optional Inception metrics. Idempotent: a venv is only rebuilt when
 # pyproject.toml or its torch spec changed. GANFORGE_TORCH overrides the main venv's torch (default
 # torch==2.13.0, the CPU build: see README "Why this PyTorch").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+browser=0 inception=0
+for arg in "$@"; do
+  case $arg in
+    --browser) browser=1 ;;
+    --inception) inception=1 ;;
+    *) echo "setup: unknown option $arg (known: --browser, --inception)" >&2; exit 2 ;;
+  esac
+done
 
 if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "setup: installing Debian's dataset-fashion-mnist" >&2
@@ -14,7 +22,7 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -
     || echo "setup: could not install dataset-fashion-mnist; Fashion-MNIST runs will be skipped" >&2
 fi
 
-if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+if [ "$browser" = 1 ] && ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "setup: installing Debian's chromium (the report's browser test)" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 \
     || echo "setup: could not install chromium; the report's browser test will be skipped" >&2
@@ -39,7 +47,7 @@ make_venv() {
 }
 
 make_venv .venv "${GANFORGE_TORCH:-torch==2.13.0}" test
-if [ "${1:-}" = "--inception" ]; then
+if [ "$inception" = 1 ]; then
   make_venv .venv-inception "torch==2.14.1 torchvision==0.29.1" "test,inception"
   .venv-inception/bin/python -c "import torch_fidelity" \
     || { echo "setup: torch-fidelity did not install" >&2; exit 1; }

@@ -51,7 +51,8 @@ def _section(name: str, results: dict[str, tuple[Path, ReproResult]], doc: Path,
         lines += ["", "The full protocol was not run."]
     lines.append("")
     for mode, (_, result) in results.items():
-        lines += [f"{mode.capitalize()}: {result.summary}", "", f"Protocol ({mode}): {result.protocol}", ""]
+        what = "Full" if mode == "full" else "Quick (a pipeline check: its numbers are not a finding)"
+        lines += [f"{what}: {result.summary}", "", f"Protocol ({mode}): {result.protocol}", ""]
     names = list(dict.fromkeys(row.what for _, r in results.values() for row in r.rows))
     if names:
         modes = list(results)
