@@ -10,22 +10,17 @@ import torch
 from PIL import Image
 from sklearn.svm import LinearSVC
 
-from ganforge.errors import DataError
 from ganforge.models.dcgan import DCGANDiscriminator
-from ganforge.repro import DOES_NOT, NOT_IN_FULL, REPRODUCES, load_result, run_repro
+from ganforge.repro import DOES_NOT, NOT_IN_FULL, REPRODUCES, load_result
 from ganforge.repro import dcgan_features as feats
 from ganforge.repro.dcgan_common import fashion_mnist
+
+from .conftest import quick_fashion_run
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    try:
-        fashion_mnist("train")
-    except DataError as exc:
-        pytest.skip(f"Fashion-MNIST is not installed: {exc}")
-    out = tmp_path_factory.mktemp("dcgan-features")
-    run_repro("dcgan-features", out, quick=True)
-    return out
+    return quick_fashion_run(tmp_path_factory, "dcgan-features")
 
 
 def test_quick_run_writes_results_and_figures(quick_run):

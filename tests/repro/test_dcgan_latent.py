@@ -9,22 +9,16 @@ import pytest
 import torch
 from PIL import Image
 
-from ganforge.errors import DataError
 from ganforge.generate import generate, load_generator
-from ganforge.repro import NOT_IN_FULL, load_result, run_repro
+from ganforge.repro import NOT_IN_FULL, load_result
 from ganforge.repro import dcgan_latent as latent
-from ganforge.repro.dcgan_common import fashion_mnist
+
+from .conftest import quick_fashion_run
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    try:
-        fashion_mnist("train")
-    except DataError as exc:
-        pytest.skip(f"Fashion-MNIST is not installed: {exc}")
-    out = tmp_path_factory.mktemp("dcgan-latent")
-    run_repro("dcgan-latent", out, quick=True)
-    return out
+    return quick_fashion_run(tmp_path_factory, "dcgan-latent")
 
 
 def test_quick_run_writes_results_and_figures(quick_run):
