@@ -112,3 +112,23 @@ def test_gpu_presets_build_at_128_and_train_through_a_transition(preset, tmp_pat
         training.train_step()
     assert seen == [(0, 1.0), (1, 0.0), (1, 1.0)]  # 4x4, then the 8x8 fade from its start to its end
     assert training.samples().shape[1:] == (3, 128, 128)
+
+
+def test_the_shown_generator_grows_with_the_trained_one(tiny_images, tmp_path):
+    """The EMA copy, which draws the pictures, runs the stage and fade its copied buffers say."""
+    import copy
+
+    from ganforge.data import build_dataset
+    from ganforge.engine.training import Training
+
+    config = make_config({}, growing(tiny_images, tmp_path, steps=26))
+    training = Training(config, build_dataset(config.data), torch.device("cpu"))
+    for _ in range(5):  # into the fade to 8x8
+        training.train_step()
+    shadow = training.ema.shadow
+    reloaded = copy.deepcopy(shadow)
+    reloaded.set_growth(0, 1.0)  # a stale stage, which loading the buffers must replace
+    reloaded.load_state_dict(shadow.state_dict())
+    assert (shadow.growth.active, shadow.growth.fading) == (1, True)
+    assert (reloaded.growth.active, reloaded.growth.fading) == (1, True)
+    assert torch.equal(training.samples(), reloaded(training.fixed_z, training.fixed_y))

@@ -68,3 +68,22 @@ def test_growth_state_is_saved_and_checked():
     assert state["growth.stage"].item() == 1 and state["growth.alpha"].item() == pytest.approx(0.4)
     with pytest.raises(ValueError, match="outside"):
         G.set_growth(4, 1.0)
+
+
+def test_a_loaded_state_sets_the_stage_the_forward_pass_runs():
+    G, D = _pair(1, 0.4)
+    G2, D2 = PGGANGenerator(8, 32, 1, 16), PGGANDiscriminator(32, 1, 16)  # fully grown until loaded
+    G2.load_state_dict(G.state_dict()), D2.load_state_dict(D.state_dict())
+    z, x = torch.randn(4, 8), torch.randn(4, 1, 32, 32)
+    assert torch.equal(G2(z), G(z)) and torch.equal(D2(x), D(x))
+    assert (G2.growth.active, G2.growth.fading, D2.body.growth.active) == (1, True, 1)
+
+
+def test_the_forward_pass_never_reads_the_growth_state_back_from_the_device():
+    """On the meta device any host read of a tensor (int(), float(), .item()) raises, so a forward pass that
+    runs there would not stall a GPU queue either, during a fade or after it."""
+    for alpha in (0.4, 1.0):
+        G, D = _pair(2, alpha)
+        G, D = G.to("meta"), D.to("meta")
+        assert G(torch.randn(4, 8, device="meta")).shape == (4, 1, 32, 32)
+        assert D(torch.randn(4, 1, 32, 32, device="meta")).shape == (4,)

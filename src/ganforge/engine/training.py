@@ -209,8 +209,8 @@ class Training:
             torch.compiler.cudagraph_mark_step_begin()
         if self.schedule is not None:
             stage, alpha = self.growth
-            self.G.set_growth(stage, alpha)
-            self.D.set_growth(stage, alpha)
+            for net in (self.G, self.D, *([self.ema.shadow] if self.ema is not None else [])):
+                net.set_growth(stage, alpha)
             batch_size = self.schedule.batch_sizes[stage]
         for k in range(n_dis):
             real, real_y = self.real_batch(batch_size)

@@ -43,19 +43,36 @@ def _lrelu(h: torch.Tensor) -> torch.Tensor:
 
 
 class Growing(nn.Module):
-    """The stage and fade-in buffers both networks share."""
+    """The stage and fade-in weight both networks share.
+
+    They are buffers, so checkpoints, EMA copies and DDP carry them, and the forward pass reads a host-side
+    copy of the stage and of whether a fade is under way, so it never waits on the GPU to learn which
+    layers to run (and `torch.compile` sees them as constants that change a few times per run). The fade
+    weight itself stays a tensor in the graph."""
 
     def __init__(self, stages: int) -> None:
         super().__init__()
         self.stages = stages
         self.register_buffer("stage", torch.tensor(stages - 1))
         self.register_buffer("alpha", torch.tensor(1.0))
+        self.active, self.fading = stages - 1, False
+        self.register_load_state_dict_post_hook(lambda module, keys: module._mirror())
 
     def set_growth(self, stage: int, alpha: float) -> None:
         if not 0 <= stage < self.stages or not 0.0 <= alpha <= 1.0:
             raise ValueError(f"growth stage {stage} / alpha {alpha} outside 0..{self.stages - 1} / [0, 1]")
         self.stage.fill_(stage)
         self.alpha.fill_(alpha)
+        self.active, self.fading = stage, stage > 0 and alpha < 1.0
+
+    def _mirror(self) -> None:
+        """The host-side copy from the buffers, after they were loaded or copied in (one read)."""
+        self.active = int(self.stage)
+        self.fading = self.active > 0 and float(self.alpha) < 1.0
+
+    def weight(self, like: torch.Tensor) -> torch.Tensor:
+        """The fade-in weight for `torch.lerp` with `like`, on its device and in its dtype."""
+        return self.alpha.to(like.dtype)
 
 
 class PGGANGenerator(Generator):
@@ -87,16 +104,16 @@ class PGGANGenerator(Generator):
         return h
 
     def synthesise(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        stage, alpha = int(self.growth.stage), float(self.growth.alpha)
+        stage = self.growth.active
         h = self.norm(_lrelu(self.dense(self.norm(h)).view(len(h), -1, 4, 4)))
         h = self.norm(_lrelu(self.first(h)))
         previous = h
         for index in range(stage):
             previous, h = h, self._block(index, h)
         image = self.to_rgb[stage](h)
-        if stage > 0 and alpha < 1.0:
+        if self.growth.fading:
             old = F.interpolate(self.to_rgb[stage - 1](previous), scale_factor=2, mode="nearest")
-            image = torch.lerp(old, image, alpha)
+            image = torch.lerp(old, image, self.growth.weight(image))
         return F.interpolate(image, scale_factor=2 ** (self.growth.stages - 1 - stage), mode="nearest")
 
 
@@ -120,13 +137,13 @@ class PGGANBody(nn.Module):
         return F.avg_pool2d(h, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        stage, alpha = int(self.growth.stage), float(self.growth.alpha)
+        stage = self.growth.active
         x = F.avg_pool2d(x, 2 ** (self.growth.stages - 1 - stage)) if stage < self.growth.stages - 1 else x
         h = _lrelu(self.from_rgb[stage](x))
         if stage > 0:
             h = self._block(stage - 1, h)
-            if alpha < 1.0:
-                h = torch.lerp(_lrelu(self.from_rgb[stage - 1](F.avg_pool2d(x, 2))), h, alpha)
+            if self.growth.fading:
+                h = torch.lerp(_lrelu(self.from_rgb[stage - 1](F.avg_pool2d(x, 2))), h, self.growth.weight(h))
         for index in reversed(range(stage - 1)):
             h = self._block(index, h)
         if self.mbstd is not None:
