@@ -42,3 +42,12 @@ def test_minibatch_features_see_the_rest_of_the_batch():
     varied = identical.clone()
     varied[1:] += torch.randn(7, 6) * 5
     assert (layer(varied)[0, 6:] < 7.0).all()  # same sample 0, different companions, different features
+
+
+def test_minibatch_discrimination_takes_a_gradient_penalty():
+    """R1 and WGAN-GP differentiate D's input gradient again: the layer must have a second derivative."""
+    layer = MinibatchDiscrimination(6, 4, 3)
+    f = torch.randn(5, 6, requires_grad=True)
+    (grad,) = torch.autograd.grad(layer(f).sum(), f, create_graph=True)
+    grad.pow(2).sum().backward()
+    assert layer.T.grad is not None and torch.isfinite(layer.T.grad).all() and layer.T.grad.abs().sum() > 0

@@ -38,6 +38,8 @@ class MinibatchDiscrimination(nn.Module):
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         m = (f @ self.T).view(len(f), self.kernels, self.kernel_dim).transpose(0, 1)  # [B, N, C]
-        l1 = torch.cdist(m, m, p=1)                                                    # [B, N, N]
+        # |M_i - M_j| summed by broadcasting rather than torch.cdist, whose backward has no derivative of
+        # its own: gradient penalties (reg.gp, reg.r1) differentiate D's gradient again
+        l1 = (m.unsqueeze(2) - m.unsqueeze(1)).abs().sum(3)                            # [B, N, N]
         closeness = torch.exp(-l1).sum(2).transpose(0, 1) - 1.0                        # [N, B], without j = i
         return torch.cat([f, closeness], dim=1)
