@@ -56,7 +56,10 @@ def test_compiled_steps_follow_eager_ones(tiny_images, tmp_path, mode):
 
 
 @pytest.mark.parametrize("extra", [[], ["train.amp=bf16", "optim.impl=fused"], ["train.amp=fp16", "optim.impl=fused"],
-                                   ["model.d_sn=true", "loss.name=hinge", "train.ema_decay=0.999"]])
+                                   ["model.d_sn=true", "loss.name=hinge", "train.ema_decay=0.999"],
+                                   ["model.name=pggan", "loss.name=wasserstein", "reg.gp=10", "optim.impl=fused",
+                                    "growth.stable_images=16", "growth.fade_images=32"],
+                                   ["train.unroll=2", "optim.impl=fused"]])
 def test_training_steps_never_synchronise_with_the_host(tiny_images, tmp_path, extra):
     """torch.cuda.set_sync_debug_mode("error") raises on any operation that waits for the GPU (`.item()`, a
     blocking copy, ...). Float16 needs fused Adam here: with another Adam, GradScaler.step reads found_inf."""

@@ -36,7 +36,8 @@ def lookahead(D: nn.Module, optimizer: torch.optim.Adam, loss_of: Callable[[Para
     states = [optimizer.state.get(p, {}) for p in theta]
     m = [s["exp_avg"].detach() if "exp_avg" in s else torch.zeros_like(p) for s, p in zip(states, theta)]
     v = [s["exp_avg_sq"].detach() if "exp_avg_sq" in s else torch.zeros_like(p) for s, p in zip(states, theta)]
-    t = int(states[0]["step"]) if "step" in states[0] else 0
+    # Adam's step count as the tensor it keeps (on the device for fused Adam): reading it would wait for the GPU
+    t = states[0]["step"].detach().clone() if "step" in states[0] else torch.zeros((), device=theta[0].device)
     for _ in range(steps):
         loss = loss_of(dict(zip(names, theta)))
         grads = torch.autograd.grad(loss, theta, create_graph=True)
