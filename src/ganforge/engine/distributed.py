@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import pickle
 import warnings
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,16 @@ from torch.nn.parallel import DistributedDataParallel
 from ..errors import ConfigError
 
 ENVIRONMENT = ("WORLD_SIZE", "RANK", "LOCAL_RANK")  # what torchrun sets in every process it starts
+# The handles of the latest collectives on tensors made in Python, kept here so that gloo's worker thread
+# never drops the last reference to one: that drop needs the GIL, and a process group torn down by the
+# main thread (which holds the GIL while it waits for the workers to stop) would then wait forever.
+_recent: deque = deque(maxlen=32)
+
+
+def _done(work: Any) -> None:
+    """Wait for an asynchronous collective and keep its handle (see `_recent`)."""
+    work.wait()
+    _recent.append(work)
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,7 @@ class World:
         if not self.active:
             return flags
         t = torch.tensor([int(flag) for flag in flags])
-        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.control)
+        _done(dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.control, async_op=True))
         return [bool(v) for v in t.tolist()]
 
     def mean(self, record: dict[str, float]) -> dict[str, float]:
@@ -73,16 +85,20 @@ class World:
             return record
         keys = sorted(record)
         t = torch.tensor([float(record[k]) for k in keys], dtype=torch.float64)
-        dist.all_reduce(t, group=self.control)
+        _done(dist.all_reduce(t, group=self.control, async_op=True))
         return {k: v / self.size for k, v in zip(keys, t.tolist())}
 
     def broadcast(self, value: Any) -> Any:
         """Rank 0's `value` on every rank (a resumed run's state, the run directory, an evaluation)."""
         if not self.active or self.size == 1:
             return value
-        box = [value if self.rank == 0 else None]
-        dist.broadcast_object_list(box, src=0, group=self.control)
-        return box[0]
+        payload = torch.frombuffer(bytearray(pickle.dumps(value)), dtype=torch.uint8) if self.rank == 0 else None
+        size = torch.tensor([len(payload) if payload is not None else 0])
+        _done(dist.broadcast(size, src=0, group=self.control, async_op=True))
+        if payload is None:
+            payload = torch.empty(int(size), dtype=torch.uint8)
+        _done(dist.broadcast(payload, src=0, group=self.control, async_op=True))
+        return value if self.rank == 0 else pickle.loads(payload.numpy().tobytes())
 
     def part(self, n: int) -> slice:
         """This rank's share of `n` items that need not divide evenly (evaluation samples): the first
@@ -96,12 +112,12 @@ class World:
         if not self.active or self.size == 1:
             return x
         sizes = [torch.zeros((), dtype=torch.long) for _ in range(self.size)]
-        dist.all_gather(sizes, torch.tensor(len(x)), group=self.control)
+        _done(dist.all_gather(sizes, torch.tensor(len(x)), group=self.control, async_op=True))
         largest = int(max(sizes))
         padded = torch.zeros((largest, *x.shape[1:]), dtype=x.dtype)
         padded[:len(x)] = x.detach().cpu()
         parts = [torch.empty_like(padded) for _ in range(self.size)]
-        dist.all_gather(parts, padded, group=self.control)
+        _done(dist.all_gather(parts, padded, group=self.control, async_op=True))
         return torch.cat([part[:int(n)] for part, n in zip(parts, sizes)])
 
     def average(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -127,7 +143,7 @@ class World:
             by_kind.setdefault((buffer.dtype, buffer.device), []).append(buffer)
         for buffers in by_kind.values():  # one broadcast per dtype, not one per buffer
             flat = torch.cat([b.reshape(-1) for b in buffers])
-            dist.broadcast(flat, src=0)
+            _done(dist.broadcast(flat, src=0, async_op=True))
             offset = 0
             for b in buffers:
                 b.copy_(flat[offset:offset + b.numel()].view_as(b))
