@@ -27,6 +27,8 @@ class DataConfig:
     split: str = "train"            # "train" or "test" where the data has official splits
     resolution: int = 32            # images are padded (28 -> 32) or resized to this square size
     channels: int | None = None     # None keeps the data's own; 1 or 3 converts (image folders)
+    mirror: bool = False            # flip a random half of the real images left to right each epoch (NVIDIA's
+                                    # PGGAN/StyleGAN `mirror_augment`); for data with no preferred side
     num_samples: int = 100_000      # toy data: points drawn once, with `seed`
     seed: int = 0                   # toy data: seed of that draw, fixed so runs compare on equal data
     modes: int = 8                  # ring: Gaussians equally spaced on the circle

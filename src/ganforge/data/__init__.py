@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from ..config import DataConfig
 from ..registry import DATASETS
-from .base import BatchOrder, Dataset
+from .base import BatchOrder, Dataset, mirrored
 from . import toy, idx, folder, npz, cifar  # noqa: F401  (registration)
 
-__all__ = ["BatchOrder", "Dataset", "build_dataset"]
+__all__ = ["BatchOrder", "Dataset", "build_dataset", "mirrored"]
 
 
 def build_dataset(config: DataConfig) -> Dataset:

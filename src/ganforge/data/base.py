@@ -46,35 +46,44 @@ class BatchOrder:
     """Reshuffled epochs of batch indices whose position is two integers, so a resumed run continues exactly.
 
     Epoch e's order is a permutation seeded by (seed, e); a batch never straddles two epochs (the tail of
-    an epoch that does not fill a batch is skipped, as `drop_last=True` would).
+    an epoch that does not fill a batch is skipped, as `drop_last=True` would). With `mirror`, the same
+    seeded draw also decides which samples of the epoch are flipped left to right, so the flips need no
+    state of their own either, and every rank of a distributed run draws the global batch's.
     """
 
-    def __init__(self, size: int, batch_size: int, seed: int) -> None:
+    def __init__(self, size: int, batch_size: int, seed: int, mirror: bool = False) -> None:
         if size < batch_size:
             raise ValueError(f"dataset has {size} samples, fewer than one batch of {batch_size}")
-        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.size, self.batch_size, self.seed, self.mirror = size, batch_size, seed, mirror
         self.epoch, self.position = 0, 0
-        self._order = self._permutation(0)
+        self._order, self._flips = self._permutation(0)
 
-    def _permutation(self, epoch: int) -> torch.Tensor:
+    def _permutation(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        return torch.randperm(self.size, generator=generator)
+        order = torch.randperm(self.size, generator=generator)
+        return order, (torch.rand(self.size, generator=generator) < 0.5) if self.mirror else None
 
-    def next(self, batch_size: int | None = None) -> torch.Tensor:
-        """The next batch's indices; `batch_size` overrides the default (progressive growing varies it)."""
+    def next(self, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next batch's indices and, with `mirror`, which of them to flip; `batch_size` overrides the
+        default (progressive growing varies it)."""
         n = batch_size or self.batch_size
         if n > self.size:
             raise ValueError(f"dataset has {self.size} samples, fewer than one batch of {n}")
         if self.position + n > self.size:
             self.epoch, self.position = self.epoch + 1, 0
-            self._order = self._permutation(self.epoch)
-        index = self._order[self.position:self.position + n]
+            self._order, self._flips = self._permutation(self.epoch)
+        part = slice(self.position, self.position + n)
         self.position += n
-        return index
+        return self._order[part], self._flips[part] if self._flips is not None else None
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "position": self.position}
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
-        self._order = self._permutation(self.epoch)
+        self._order, self._flips = self._permutation(self.epoch)
+
+
+def mirrored(images: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
+    """`images` `[N, C, H, W]` with those where `flips` `[N]` is true flipped left to right."""
+    return torch.where(flips.view(-1, 1, 1, 1), images.flip(3), images)

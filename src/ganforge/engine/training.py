@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..config import AdamConfig, RunConfig
-from ..data import BatchOrder, Dataset
+from ..data import BatchOrder, Dataset, mirrored
 from ..errors import CheckpointError, ConfigError, DataError
 from ..models import build_models, check_config, class_count, growth_stages
 from ..models.spectral import spectral_sigmas
@@ -95,7 +95,7 @@ class Training:
             raise DataError(f"the dataset has {len(dataset)} samples, fewer than one batch of {largest}; "
                             f"add data or lower {where}")
         self._check_shares()
-        self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed)
+        self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed, config.data.mirror)
         # the networks as the optimisation step calls them: in DDP in a distributed run, so backward
         # averages the gradients over the ranks; growing changes the active layers, which DDP must be told
         growing = self.schedule is not None
@@ -122,6 +122,9 @@ class Training:
                               f"default or max-autotune-no-cudagraphs")
         if t.channels_last and not self.dataset.is_image:
             raise ConfigError("train.channels_last is a memory format of image batches; this dataset has none")
+        if self.config.data.mirror and not self.dataset.is_image:
+            raise ConfigError(f"data.mirror flips images left to right; data.name={self.config.data.name} has "
+                              f"no images")
 
     def _check_shares(self) -> None:
         """Refuse global batches whose per-rank shares a batch-dependent layer cannot take (the config's own
@@ -166,10 +169,13 @@ class Training:
 
     def real_batch(self, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """This rank's slice of the next global batch of `batch_size` (default `train.batch_size`)."""
-        index = self.world.shard(self.order.next(batch_size)).to(self.dataset.samples.device, non_blocking=True)
+        index, flips = self.order.next(batch_size)
+        index = self.world.shard(index).to(self.dataset.samples.device, non_blocking=True)
         x, y = self.dataset.batch(index)
         y = y.to(self.device, non_blocking=True) if y is not None and self.uses_labels else None
         x = x.to(self.device, non_blocking=True)
+        if flips is not None:  # data.mirror, on the device
+            x = mirrored(x, self.world.shard(flips).to(self.device, non_blocking=True))
         if self.config.train.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
