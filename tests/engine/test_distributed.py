@@ -59,6 +59,9 @@ def scenarios(tmp: Path) -> dict[str, dict]:
     return {
         "gp": {"overrides": mlp(tmp, extra=GP)},
         "unrolled": {"overrides": mlp(tmp, steps=6, extra=("train.unroll=2",))},
+        "bf16": {"overrides": mlp(tmp, steps=6, extra=("train.amp=bf16", "optim.impl=foreach"))},
+        "compiled": {"overrides": mlp(tmp, steps=4, extra=("train.compile=default", "train.ckpt_every=4",
+                                                           "train.sample_every=4"))},
         "sn_bn": {"overrides": [*image_overrides(tmp / "images8.npz", tmp, steps=6), "model.d_sn=true",
                                 "model.g_sn=true"]},
         "grow": {"overrides": [f"out_dir={tmp}", "data.name=npz", f"data.root={npz}", "data.resolution=16",
@@ -194,7 +197,7 @@ def assert_states(a: dict, b: dict, atol: float = 0.0) -> None:
                 assert torch.allclose(x, y, rtol=0, atol=atol), f"{net}.{key} differs by {(x - y).abs().max()}"
 
 
-@pytest.mark.parametrize("name", ["gp", "unrolled", "sn_bn", "grow", "resumed"])
+@pytest.mark.parametrize("name", ["gp", "unrolled", "bf16", "compiled", "sn_bn", "grow", "resumed"])
 def test_every_rank_holds_bit_identical_g_d_and_ema(ranks, name):
     """Weights, batch-norm statistics, spectral norm's u and v, the growing stage: the same on each rank."""
     reports, tmp = ranks
@@ -209,11 +212,11 @@ def test_growing_run_passed_every_stage_on_both_ranks(ranks):
     assert load_checkpoint(tmp / "grow")["images_seen"] == 16 + 9 * 8  # one step of 16, then batches of 8
 
 
-@pytest.mark.parametrize("name, atol", [("gp", 1e-5), ("unrolled", 1e-5)])
+@pytest.mark.parametrize("name, atol", [("gp", 1e-5), ("unrolled", 1e-5), ("compiled", 1e-5)])
 def test_two_ranks_of_half_the_batch_train_as_one_process_of_the_whole(ranks, tmp_path, name, atol):
     """No batch norm: the ranks' slices of each global batch and latent draw are one process's batch, the
     averaged gradients its gradient, through the gradient penalty's double backward and the unrolled
-    look-ahead alike; only float rounding differs."""
+    look-ahead alike, and compiled by torch.compile; only float rounding differs."""
     reports, tmp = ranks
     overrides = scenarios(tmp)[name]["overrides"]
     single = train(make_config({}, overrides), run_dir=tmp_path / name)
