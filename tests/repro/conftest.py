@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from ganforge.errors import DataError
 from ganforge.repro import run_repro
@@ -19,3 +20,12 @@ def quick_fashion_run(tmp_path_factory, name: str) -> Path:
     out = tmp_path_factory.mktemp(name)
     run_repro(name, out, quick=True)
     return out
+
+
+def assert_pngs(folder: Path, names: list[str]) -> None:
+    """Each named file in `folder` is a PNG that PIL reads without error."""
+    for name in names:
+        path = folder / name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(path) as image:
+            image.verify()

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from sklearn.svm import LinearSVC
 
 from ganforge.models.dcgan import DCGANDiscriminator
@@ -15,7 +14,7 @@ from ganforge.repro import DOES_NOT, NOT_IN_FULL, REPRODUCES, load_result
 from ganforge.repro import dcgan_features as feats
 from ganforge.repro.dcgan_common import fashion_mnist
 
-from .conftest import quick_fashion_run
+from .conftest import assert_pngs, quick_fashion_run
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +25,7 @@ def quick_run(tmp_path_factory):
 def test_quick_run_writes_results_and_figures(quick_run):
     result = load_result(quick_run)
     assert result.name == "dcgan-features" and result.quick and result.verdict == NOT_IN_FULL
-    for figure in result.figures:
-        path = quick_run / figure
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        with Image.open(path) as image:
-            image.verify()
+    assert_pngs(quick_run, result.figures)
     sets = json.loads((quick_run / "results.json").read_text())["extra"]["accuracy_per_draw"]
     assert set(sets) == {"10 per class", "all labels"}
     for by_feature in sets.values():

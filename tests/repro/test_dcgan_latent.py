@@ -13,7 +13,7 @@ from ganforge.generate import generate, load_generator
 from ganforge.repro import NOT_IN_FULL, load_result
 from ganforge.repro import dcgan_latent as latent
 
-from .conftest import quick_fashion_run
+from .conftest import assert_pngs, quick_fashion_run
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +25,7 @@ def test_quick_run_writes_results_and_figures(quick_run):
     result = load_result(quick_run)
     assert result.name == "dcgan-latent" and result.quick and result.verdict == NOT_IN_FULL
     assert result.figures == ["latent_arithmetic.png", "latent_walks.png"]
-    for figure in result.figures:
-        path = quick_run / figure
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        with Image.open(path) as image:
-            image.verify()
+    assert_pngs(quick_run, result.figures)
     shares = json.loads((quick_run / "results.json").read_text())["extra"]["shares"]
     assert set(shares) == {"arithmetic", "random z", "B' alone"}
     assert all(0.0 <= s["mean"] <= 1.0 and s["se"] >= 0.0 for s in shares.values())

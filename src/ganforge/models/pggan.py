@@ -56,7 +56,7 @@ class Growing(nn.Module):
         self.register_buffer("stage", torch.tensor(stages - 1))
         self.register_buffer("alpha", torch.tensor(1.0))
         self.active, self.fading = stages - 1, False
-        self.register_load_state_dict_post_hook(lambda module, keys: module._mirror())
+        self.register_load_state_dict_post_hook(lambda module, keys: module._from_buffers())
 
     def set_growth(self, stage: int, alpha: float) -> None:
         if not 0 <= stage < self.stages or not 0.0 <= alpha <= 1.0:
@@ -65,7 +65,7 @@ class Growing(nn.Module):
         self.alpha.fill_(alpha)
         self.active, self.fading = stage, stage > 0 and alpha < 1.0
 
-    def _mirror(self) -> None:
+    def _from_buffers(self) -> None:
         """The host-side copy from the buffers, after they were loaded or copied in (one read)."""
         self.active = int(self.stage)
         self.fading = self.active > 0 and float(self.alpha) < 1.0

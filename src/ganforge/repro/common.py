@@ -27,12 +27,13 @@ def run_grid(out: Path, preset: str, overrides: list[str], variants: dict[str, s
 
 def grid_rows(summary: Summary, keys: list[str], paper: dict[tuple[str, str], float | str] | None = None,
               ) -> list[Row]:
-    """One row per (variant, result key): the mean over seeds, its standard deviation as the spread."""
+    """One row per (variant, result key): the mean over seeds, its standard deviation as the spread. Keys the
+    runs did not score (a quick protocol computes fewer metrics) are left out."""
     paper = paper or {}
     rows = []
     for variant in summary.variants:
         seeds = variant["seeds"]
-        for key in keys:
+        for key in (k for k in keys if k in variant["mean"]):
             rows.append(Row(f"{variant['name']}: {key}", variant["mean"][key], paper.get((variant["name"], key)),
                             variant["std"][key] if seeds > 1 else None,
                             f"mean ± std over {seeds} seeds" if seeds > 1 else "1 seed"))
