@@ -17,7 +17,7 @@ from typing import Any, Union
 import yaml
 
 from .errors import ConfigError
-from .registry import MODELS
+from .speed import SWITCHES
 
 
 @dataclass
@@ -303,11 +303,10 @@ def validate(config: RunConfig) -> None:
         _require(getattr(t, name) > 0, f"train.{name} must be positive, got {getattr(t, name)}")
     _require(t.time_limit >= 0, f"train.time_limit must be >= 0, got {t.time_limit}")
     _require(0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
-    _require(t.amp in AMP_MODES, f"train.amp must be one of {', '.join(AMP_MODES)}, got {t.amp!r}")
-    _require(t.compile in COMPILE_MODES,
-             f"train.compile must be one of {', '.join(COMPILE_MODES)}, got {t.compile!r}")
-    _require(config.optim.impl in ADAM_IMPLS,
-             f"optim.impl must be one of {', '.join(ADAM_IMPLS)}, got {config.optim.impl!r}")
+    for key, table in SWITCHES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        _require(value in table, f"{key} must be one of {', '.join(table)}, got {value!r}")
     _require(config.eval.every >= 0, f"eval.every must be >= 0, got {config.eval.every}")
     _require(config.eval.n >= 2, f"eval.n must be >= 2, got {config.eval.n}")
     d = config.data
@@ -327,11 +326,6 @@ def validate(config: RunConfig) -> None:
             value = getattr(adam, beta)
             _require(0.0 <= value < 1.0, f"optim.{net}.{beta} must be in [0, 1), got {value}")
     _validate_tricks(config)
-
-
-AMP_MODES = ("none", "bf16", "fp16")
-COMPILE_MODES = ("none", "default", "max-autotune-no-cudagraphs", "reduce-overhead")
-ADAM_IMPLS = ("auto", "loop", "foreach", "fused")
 
 
 def _validate_tricks(config: RunConfig) -> None:

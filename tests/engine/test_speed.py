@@ -88,7 +88,7 @@ def test_compiled_networks_train_like_eager_ones_and_save_plain_state(tmp_path):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["train.compile=reduce-overhead"], "reduce-overhead captures CUDA graphs"),
+    (["train.compile=reduce-overhead"], r"reduce-overhead \(torch.compile with CUDA graphs\) needs CUDA"),
 ])
 def test_switches_that_cannot_run_on_the_cpu_are_refused(tiny_images, tmp_path, extra, message):
     with pytest.raises(ConfigError, match=message):

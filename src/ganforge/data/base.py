@@ -34,6 +34,11 @@ class Dataset:
     def sample_shape(self) -> tuple[int, ...]:
         return tuple(self.samples.shape[1:])
 
+    def to(self, device: torch.device) -> "Dataset":
+        """The same data on `device`, as a new `Dataset` (this one is left where it is)."""
+        labels = self.labels.to(device) if self.labels is not None else None
+        return Dataset(self.samples.to(device), labels, self.num_classes, self.name)
+
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Samples `index` as float32 (images in [-1, 1]) and their labels."""
         x = self.samples[index]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import speed
 from ..config import AdamConfig, RunConfig
 from ..data import BatchOrder, Dataset, mirrored
 from ..errors import CheckpointError, ConfigError, DataError
@@ -31,23 +32,27 @@ from .unrolled import unrolled_judge
 from .stats import Stats
 
 
-# train.amp -> autocast precision; float16 also gets a gradient scaler per player (its range is too small
-# for unscaled gradients)
-AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-# optim.impl -> torch.optim.Adam's implementation flags ("auto": torch picks, foreach on CUDA)
-ADAM_FLAGS = {"auto": {}, "loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
-
-
 def make_adam(params, config: AdamConfig, impl: str = "auto") -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), **ADAM_FLAGS[impl])
+    """Adam with `optim.impl`'s implementation (`speed.ADAM`)."""
+    return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), **speed.ADAM[impl].flags)
 
 
 def compiled(net: nn.Module, mode: str) -> nn.Module:
-    """`net` behind torch.compile (sharing its parameters, so checkpoints and EMA see the plain module), or
-    `net` itself for mode "none"."""
-    if mode == "none":
-        return net
-    return torch.compile(net, mode=None if mode == "default" else mode)
+    """`net` behind torch.compile as `train.compile` asks (`speed.COMPILE`), sharing its parameters so
+    checkpoints and EMA see the plain module; `net` itself when the mode compiles nothing."""
+    switch = speed.COMPILE[mode]
+    return torch.compile(net, mode=switch.mode) if switch.compiled else net
+
+
+def autocast(amp: str, device: torch.device, penalty: bool = False) -> contextlib.AbstractContextManager:
+    """Autocast at `train.amp`'s precision (`speed.AMP`). Gradient penalties stay in float32 under a scaled
+    precision (float16): their input gradients underflow unless scaled, and a loss scale that overflows (the
+    gradient scaler's way of finding its scale) would make the penalty itself infinite, not only the step's
+    gradients."""
+    precision = speed.AMP[amp]
+    if precision.dtype is None or (penalty and precision.scaled):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=getattr(torch, precision.dtype))
 
 
 @dataclass
@@ -64,10 +69,8 @@ class Training:
         self.config = config
         self.device = device
         self.world = world
-        self.dataset = dataset
-        if device.type == "cuda":  # small uint8 datasets fit on the device; batches then need no copy
-            dataset.samples = dataset.samples.to(device)
-            dataset.labels = dataset.labels.to(device) if dataset.labels is not None else None
+        # small uint8 datasets fit on the device, so batches need no copy; the caller's stays where it is
+        self.dataset = dataset.to(device) if device.type == "cuda" else dataset
         torch.manual_seed(config.seed)
         G, D, self.model_spec = build_models(config.model, dataset.sample_shape,
                                              dataset.num_classes if dataset.labels is not None else 0)
@@ -80,9 +83,9 @@ class Training:
             self.D.to(memory_format=torch.channels_last)
         self.opt_g = make_adam(self.G.parameters(), config.optim.g, config.optim.impl)
         self.opt_d = make_adam(self.D.parameters(), config.optim.d, config.optim.impl)
-        fp16 = config.train.amp == "fp16"
-        self.scaler_g = torch.amp.GradScaler(device.type, enabled=fp16)
-        self.scaler_d = torch.amp.GradScaler(device.type, enabled=fp16)
+        scaled = speed.AMP[config.train.amp].scaled
+        self.scaler_g = torch.amp.GradScaler(device.type, enabled=scaled)
+        self.scaler_d = torch.amp.GradScaler(device.type, enabled=scaled)
         self.ema = EMA(self.G, config.train.ema_decay, config.train.ema_rampup) if config.train.ema_decay > 0 else None
         self.stats = Stats()
         self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg)
@@ -117,9 +120,13 @@ class Training:
 
     def _check_speed_switches(self) -> None:
         t = self.config.train
-        if t.compile == "reduce-overhead" and self.device.type != "cuda":
-            raise ConfigError(f"train.compile=reduce-overhead captures CUDA graphs; on {self.device.type} use "
-                              f"default or max-autotune-no-cudagraphs")
+        for key, table in speed.SWITCHES.items():
+            section, name = key.split(".")
+            value = getattr(getattr(self.config, section), name)
+            if table[value].cuda_only and self.device.type != "cuda":
+                others = [v for v, s in table.items() if not s.cuda_only]
+                raise ConfigError(f"{key}={value} ({table[value].doc}) needs CUDA; on {self.device.type} use "
+                                  f"{', '.join(others)}")
         if t.channels_last and not self.dataset.is_image:
             raise ConfigError("train.channels_last is a memory format of image batches; this dataset has none")
         if self.config.data.mirror and not self.dataset.is_image:
@@ -184,14 +191,9 @@ class Training:
     def uses_labels(self) -> bool:
         return self.config.model.d_label != "none"
 
-    def _autocast(self, penalty: bool = False) -> contextlib.AbstractContextManager:
-        """Autocast at train.amp's precision. Gradient penalties stay in float32 under float16: their input
-        gradients underflow float16 unless scaled, and a loss scale that overflows (the gradient scaler's way
-        of finding its scale) would make the penalty itself infinite, not only the step's gradients."""
-        dtype = AMP_DTYPES[self.config.train.amp]
-        if dtype is None or (penalty and dtype == torch.float16):
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=dtype)
+    def autocast(self, penalty: bool = False) -> contextlib.AbstractContextManager:
+        """Autocast at this run's `train.amp` precision on its device (see `autocast`)."""
+        return autocast(self.config.train.amp, self.device, penalty)
 
     def train_step(self) -> Phase:
         """`n_dis` discriminator steps, then one generator step.
@@ -211,7 +213,7 @@ class Training:
         sliced, so a run on N ranks draws what one process would.
         """
         n_dis, batch_size, reg = self.config.train.n_dis, self.config.train.batch_size, self.config.reg
-        if self.config.train.compile == "reduce-overhead":  # no CUDA-graph output outlives its step
+        if speed.COMPILE[self.config.train.compile].cudagraphs:  # no CUDA-graph output outlives its step
             torch.compiler.cudagraph_mark_step_begin()
         if self.schedule is not None:
             stage, alpha = self.growth
@@ -226,12 +228,12 @@ class Training:
             z, fake_y = self.world.shard(self.sample_z(batch_size)), self.sample_y(batch_size)
             fake_y = self.world.shard(fake_y) if fake_y is not None else None
             last = k == n_dis - 1
-            with self._autocast(), torch.set_grad_enabled(last):
+            with self.autocast(), torch.set_grad_enabled(last):
                 fake = self.fast_G(z, fake_y)
-            with self._autocast():
+            with self.autocast():
                 d_loss = self.objective.discriminator_loss(self.fast_D, real, real_y, fake, fake_y)
             if self.objective.penalised and (self.step * n_dis + k) % reg.every == 0:
-                with self._autocast(penalty=True):
+                with self.autocast(penalty=True):
                     d_loss = d_loss + self.objective.penalty(self.D, real, real_y, fake, self.z_generator,
                                                              mix=self.penalty_mix(batch_size, real))
             self.opt_d.zero_grad(set_to_none=True)
@@ -244,14 +246,14 @@ class Training:
         self.opt_g.zero_grad(set_to_none=True)
         unroll = self.config.train.unroll
         if unroll:
-            with self._autocast():
+            with self.autocast():
                 judge = unrolled_judge(self.D, self.opt_d, lambda j: self.objective.d_terms(
                     j, real, real_y, fake, fake_y)[0], unroll, self.world.average if self.world.active else None)
                 g_loss = self.objective.generator_loss(judge, fake, fake_y)
             self.scaler_g.scale(g_loss).backward(inputs=list(self.G.parameters()))
         else:
             self.D.requires_grad_(False)
-            with self._autocast():
+            with self.autocast():
                 g_loss = self.objective.generator_loss(self.fast_frozen_D, fake, fake_y, real, real_y)
             self.scaler_g.scale(g_loss).backward()
             self.D.requires_grad_(True)
