@@ -28,6 +28,8 @@ def expected_d(name: str) -> float:
         return mean(FAKE) - mean(REAL)
     if name == "lsgan":
         return mean([0.5 * (r - 1) ** 2 for r in REAL]) + mean([0.5 * f ** 2 for f in FAKE])
+    if name == "rpgan":  # -log sigmoid(D(x_i) - D(G(z_i))) over pairs
+        return mean([-math.log(sigmoid(r - f)) for r, f in zip(REAL, FAKE)])
     raise KeyError(name)
 
 
@@ -40,15 +42,33 @@ def expected_g(name: str) -> float:
         return -mean(FAKE)
     if name == "lsgan":
         return mean([0.5 * (f - 1) ** 2 for f in FAKE])
+    if name == "rpgan":
+        return mean([-math.log(sigmoid(f - r)) for r, f in zip(REAL, FAKE)])
     raise KeyError(name)
 
 
-@pytest.mark.parametrize("name", ["ns", "minimax", "hinge", "wasserstein", "lsgan"])
+@pytest.mark.parametrize("name", ["ns", "minimax", "hinge", "wasserstein", "lsgan", "rpgan"])
 def test_loss_matches_hand_computation(name):
     loss = LOSSES.get(name)
     real, fake = torch.tensor(REAL, dtype=torch.float64), torch.tensor(FAKE, dtype=torch.float64)
     assert loss.d(real, fake).item() == pytest.approx(expected_d(name), rel=1e-12)
-    assert loss.g(fake).item() == pytest.approx(expected_g(name), rel=1e-12)
+    g = loss.g(fake, real) if loss.paired else loss.g(fake)
+    assert g.item() == pytest.approx(expected_g(name), rel=1e-12)
+
+
+def test_every_registered_loss_has_a_hand_computation():
+    for name in LOSSES.names():
+        expected_d(name), expected_g(name)
+
+
+def test_rpgan_is_symmetric_in_the_pair():
+    """G's loss is D's with the roles of the pair swapped, and shifting both logits by a constant (which
+    D's absolute scale cannot see) changes neither."""
+    loss = LOSSES.get("rpgan")
+    a, b = torch.randn(7, dtype=torch.float64), torch.randn(7, dtype=torch.float64)
+    assert torch.allclose(loss.d(a, b), loss.g(a, b))
+    assert torch.allclose(loss.d(a + 3.0, b + 3.0), loss.d(a, b))
+    assert loss.d(torch.zeros(3), torch.zeros(3)).item() == pytest.approx(math.log(2))
 
 
 def test_minimax_saturates_where_non_saturating_does_not():

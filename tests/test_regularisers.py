@@ -54,3 +54,38 @@ def test_clip_weights_clamps_every_parameter():
     clip_weights(net, 0.01)
     assert all(p.abs().max() <= 0.01 for p in net.parameters())
     assert (net.weight.abs() == 0.01).any()
+
+
+def test_r2_of_a_linear_critic_is_the_squared_weight_norm_and_gives_the_samples_no_gradient():
+    from ganforge.regularisers import r2_penalty
+
+    w = torch.tensor([3.0, 4.0, 0.0, 0.0], requires_grad=True)
+    fake = torch.randn(8, 1, 2, 2, requires_grad=True)
+    r2 = r2_penalty(_linear_critic(w), fake)
+    assert r2.item() == pytest.approx(25.0)
+    r2.backward()
+    assert fake.grad is None  # G is not pushed by D's regulariser
+    assert torch.allclose(w.grad, 2 * w.detach())  # d/dw ||w||^2
+
+
+def test_r1_and_r2_are_added_at_gamma_over_two_on_their_own_batches(tmp_path):
+    """The objective's penalty with reg.r1 and reg.r2 against the two hand-computed terms."""
+    from ganforge.config import RegConfig
+    from ganforge.engine.objective import Objective
+    from ganforge.engine.stats import Stats
+    from ganforge.losses import GanLoss, relativistic_d_loss, relativistic_g_loss
+    from ganforge.config import LossConfig
+
+    critic = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    D = lambda x, y=None: critic(x).squeeze(1)  # noqa: E731
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    objective = Objective(GanLoss(relativistic_d_loss, relativistic_g_loss, "test", paired=True), LossConfig(),
+                          Stats(), RegConfig(r1=2.0, r2=6.0, every=3))
+
+    def squared_norms(x):
+        x = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(x).sum(), x)
+        return grad.pow(2).sum(1).mean()
+
+    expected = 3 * (2.0 / 2 * squared_norms(real) + 6.0 / 2 * squared_norms(fake))
+    assert objective.penalty(D, real, None, fake).item() == pytest.approx(expected.item(), rel=1e-5)

@@ -25,10 +25,10 @@ import numpy as np
 from tqdm import tqdm
 
 from .config import RunConfig, dump_yaml, load_config
+from .data.toy import TOY_SAMPLES, is_toy
 from .errors import ConfigError
 from .fileio import atomic_path
 
-TOY_DATA = ("ring", "grid", "gaussian1d")
 SNAPSHOTS = 6  # sample pictures per row of ablation.png
 
 
@@ -182,7 +182,7 @@ def summarise_ablation(config_path: str | Path, overrides: list[str], grid: list
 
 
 def default_n(config: RunConfig) -> int:
-    return 2500 if config.data.name in TOY_DATA else 5000
+    return TOY_SAMPLES if is_toy(config.data.name) else 5000
 
 
 def run_ablation(config_path: str | Path, overrides: list[str], grid: list[Variant], seeds: int, out: str | Path,

@@ -79,6 +79,7 @@ class RegConfig:
     drift: float = 0.0              # PGGAN's drift term: this times E[D(x)^2] on real data (Karras et al.: 1e-3)
     gp: float = 0.0                 # WGAN-GP gradient penalty weight lambda (Gulrajani et al. 2017 use 10)
     r1: float = 0.0                 # R1 penalty weight gamma on real data (Mescheder et al. 2018): gamma/2 E|grad|^2
+    r2: float = 0.0                 # R2: the same on generated samples (Huang et al. 2024 use R1 and R2 together)
     every: int = 1                  # lazy regularisation: penalties every this many D steps, weight times this
     clip: float = 0.0               # WGAN weight clipping: D's parameters to [-clip, clip] after each step; 0 off
 
@@ -160,6 +161,13 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    # the dotted keys the user wrote (YAML and overrides), so an option written at its default value still
+    # counts as asked for (`checks.asked`); not part of the config itself, never dumped
+    written: frozenset = field(default=frozenset(), repr=False, compare=False, metadata={"internal": True})
+
+
+def _fields(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
 
 
 def _type_name(hint: Any) -> str:
@@ -215,7 +223,7 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
 
 def _build(cls: type, values: dict, prefix: str = "") -> Any:
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
+    names = _fields(cls)
     kwargs = {}
     for key, value in values.items():
         if key not in names:
@@ -264,14 +272,32 @@ def load_yaml(path: str | Path) -> dict:
     return tree
 
 
+def _leaf_keys(tree: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        keys |= _leaf_keys(value, dotted + ".") if isinstance(value, dict) else {dotted}
+    return keys
+
+
+def is_resolved(tree: dict) -> bool:
+    """Whether `tree` names every section, as the resolved configs ganforge writes do (`config.yaml`, a
+    checkpoint's config). Such a tree names keys because it names all of them, so naming asks for nothing."""
+    return set(_fields(RunConfig)) <= set(tree)
+
+
 def make_config(tree: dict | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Build and validate a `RunConfig` from a nested dict and `key=value` overrides."""
+    """Build and validate a `RunConfig` from a nested dict and `key=value` overrides, remembering which keys
+    were written (every override, and the tree's keys unless it is a resolved config)."""
     tree = dict(tree or {})
     tree = yaml.safe_load(yaml.safe_dump(tree))  # deep copy through plain types
+    written = set() if is_resolved(tree) else _leaf_keys(tree)
     for text in overrides:
         key, value = parse_override(text)
         _set_dotted(tree, key, value)
+        written.add(key)
     config = _build(RunConfig, tree)
+    config.written = frozenset(written)
     validate(config)
     return config
 
@@ -297,7 +323,8 @@ def _require(condition: bool, message: str) -> None:
 
 
 def validate(config: RunConfig) -> None:
-    """Value checks that types alone cannot express."""
+    """Value checks that types alone cannot express. Whether the chosen parts (model family, loss) support
+    what the config asks of them is checked above them, in `ganforge.checks`."""
     t = config.train
     for name in ("steps", "batch_size", "n_dis", "log_every", "sample_every", "ckpt_every", "n_grid"):
         _require(getattr(t, name) > 0, f"train.{name} must be positive, got {getattr(t, name)}")
@@ -345,24 +372,13 @@ def _validate_tricks(config: RunConfig) -> None:
     _require(m.mbstd_group >= 0, f"model.mbstd_group must be >= 0, got {m.mbstd_group}")
     _require(m.sn_iterations > 0, f"model.sn_iterations must be positive, got {m.sn_iterations}")
     reg = config.reg
-    for name in ("drift", "gp", "r1", "clip"):
+    for name in ("drift", "gp", "r1", "r2", "clip"):
         _require(getattr(reg, name) >= 0, f"reg.{name} must be >= 0, got {getattr(reg, name)}")
     _require(reg.every > 0, f"reg.every must be positive, got {reg.every}")
     _validate_growth(config)
     _require(config.train.unroll >= 0, f"train.unroll must be >= 0, got {config.train.unroll}")
     _require(not (config.train.unroll and loss.feature_matching),
              "train.unroll and loss.feature_matching both replace G's loss; choose one")
-    _check_registered_parts(config)
-
-
-def _check_registered_parts(config: RunConfig) -> None:
-    """Ask the chosen loss and model family whether they support what the config asks of them. Their
-    modules import this one (for their config sections), so they are imported here, when first needed."""
-    from .losses import check_options as check_loss
-    from .models import check_config as check_model
-
-    check_loss(config.loss)
-    check_model(config)
 
 
 def _validate_growth(config: RunConfig) -> None:
@@ -377,32 +393,10 @@ def _validate_growth(config: RunConfig) -> None:
              f"growth.batch_sizes {g.batch_sizes} must all be multiples of model.pack ({pack})")
 
 
-def config_warnings(config: RunConfig) -> list[str]:
-    """Settings that are allowed but known to hurt, each with the reason."""
-    warnings = []
-    if config.loss.fake_label > 0:
-        warnings.append(
-            f"loss.fake_label={config.loss.fake_label} smooths the fake targets: the optimal discriminator "
-            f"becomes D*(x) = (a p_data(x) + b p_model(x)) / (p_data(x) + p_model(x)) with b > 0, which stays "
-            f"at b where only the generator puts mass, so samples far from the data are not pushed back "
-            f"(Goodfellow 2016, section 4.2); smooth only the real targets (loss.real_label)")
-    if (config.reg.gp or config.reg.r1) and "batch" in MODELS.get(config.model.name).d_norms \
-            and config.model.d_norm == "batch":
-        warnings.append(
-            "a gradient penalty with batch norm in D: each sample's gradient then depends on the rest of its "
-            "batch, so the penalty no longer constrains D per sample (Gulrajani et al. 2017, section 4); set "
-            "model.d_norm=none")
-    if config.loss.name == "wasserstein" and not (config.reg.gp or config.reg.clip or config.model.d_sn):
-        warnings.append(
-            "loss.name=wasserstein without a Lipschitz constraint: the critic's outputs can grow without bound; "
-            "set reg.gp=10, reg.clip=0.01 or model.d_sn=true")
-    if config.train.ema_rampup and not config.train.ema_decay:
-        warnings.append("train.ema_rampup has no effect with train.ema_decay=0 (no EMA is kept)")
-    return warnings
-
-
 def to_dict(config: RunConfig) -> dict:
-    return dataclasses.asdict(config)
+    tree = dataclasses.asdict(config)
+    del tree["written"]
+    return tree
 
 
 def dump_yaml(config: RunConfig) -> str:

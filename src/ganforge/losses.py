@@ -13,8 +13,6 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .config import LossConfig
-from .errors import ConfigError
 from .registry import LOSSES
 
 Tensor = torch.Tensor
@@ -25,20 +23,14 @@ class GanLoss:
     """A registered objective and what it supports."""
 
     d: Callable[[Tensor, Tensor], Tensor]
-    g: Callable[[Tensor], Tensor]
+    g: Callable[..., Tensor]  # g(fake_logits), or g(fake_logits, real_logits) when `paired`
     doc: str                  # one line for `ganforge list`
     smoothable: bool = False  # D's loss is a cross-entropy against targets, so loss.real_label and
                               # loss.fake_label (label smoothing) apply
-
-
-def check_options(config: LossConfig) -> GanLoss:
-    """The loss `config.name` names, after refusing label smoothing where it has no targets to smooth."""
-    loss: GanLoss = LOSSES.get(config.name)
-    if (config.real_label != 1.0 or config.fake_label != 0.0) and not loss.smoothable:
-        smoothable = [n for n in LOSSES.names() if LOSSES.get(n).smoothable]
-        raise ConfigError(f"label smoothing changes the targets of a cross-entropy loss; loss.name={config.name} "
-                          f"has none (use {' or '.join(smoothable)})")
-    return loss
+    needs_lipschitz: bool = False  # D's outputs are unbounded without a Lipschitz constraint (a warning
+                                   # names reg.gp, reg.clip and model.d_sn)
+    paired: bool = False      # relativistic: D's loss compares each real logit with a fake one, and G's
+                              # loss is `g(fake_logits, real_logits)`
 
 
 def bce_d_loss(real: Tensor, fake: Tensor) -> Tensor:
@@ -78,6 +70,17 @@ def wasserstein_d_loss(real: Tensor, fake: Tensor) -> Tensor:
     return fake.mean() - real.mean()
 
 
+def relativistic_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """RpGAN (Jolicoeur-Martineau 2019; Huang et al. 2024): softplus(-(D(x) - D(G(z)))) on pairs: D ranks
+    each real sample above a generated one instead of judging each alone."""
+    return F.softplus(fake - real).mean()
+
+
+def relativistic_g_loss(fake: Tensor, real: Tensor) -> Tensor:
+    """RpGAN's G loss, D's with the roles swapped: softplus(-(D(G(z)) - D(x)))."""
+    return F.softplus(real - fake).mean()
+
+
 def least_squares_d_loss(real: Tensor, fake: Tensor) -> Tensor:
     """Mao et al. 2017 (a=0, b=1): 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2 on raw outputs."""
     return 0.5 * (real - 1.0).pow(2).mean() + 0.5 * fake.pow(2).mean()
@@ -94,7 +97,10 @@ for _name, _loss in {
     "ns": GanLoss(bce_d_loss, non_saturating_g_loss, "non-saturating GAN loss (Goodfellow et al. 2014)",
                   smoothable=True),
     "hinge": GanLoss(hinge_d_loss, linear_g_loss, "hinge loss (Lim & Ye 2017; SN-GAN)"),
-    "wasserstein": GanLoss(wasserstein_d_loss, linear_g_loss, "Wasserstein critic loss (Arjovsky et al. 2017)"),
+    "wasserstein": GanLoss(wasserstein_d_loss, linear_g_loss, "Wasserstein critic loss (Arjovsky et al. 2017)",
+                           needs_lipschitz=True),
     "lsgan": GanLoss(least_squares_d_loss, least_squares_g_loss, "least squares (Mao et al. 2017)"),
+    "rpgan": GanLoss(relativistic_d_loss, relativistic_g_loss, "relativistic pairing (RpGAN; Huang et al. 2024: "
+                     "with reg.r1 and reg.r2)", paired=True),
 }.items():
     LOSSES.register(_name, help=_loss.doc)(_loss)

@@ -40,6 +40,12 @@ def r1_penalty(critic: Critic, real: torch.Tensor) -> torch.Tensor:
     return _input_gradient_norms(critic, real).pow(2).mean()
 
 
+def r2_penalty(critic: Critic, fake: torch.Tensor) -> torch.Tensor:
+    """E[||grad critic(x)||^2] at generated samples (times gamma / 2 by the caller). With R1 it makes the
+    relativistic pairing GAN locally convergent (Huang et al. 2024, section 2); G gets no gradient from it."""
+    return _input_gradient_norms(critic, fake.detach()).pow(2).mean()
+
+
 def drift_penalty(real_logits: torch.Tensor) -> torch.Tensor:
     """Karras et al. 2017, appendix A.1: E[D(x)^2] on real data (times epsilon_drift, 1e-3, by the caller),
     which keeps a Wasserstein critic's outputs from drifting far from zero."""

@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from ganforge.config import config_warnings, make_config
+from ganforge.checks import config_warnings
+from ganforge.config import make_config
 from ganforge.data import build_dataset
 from ganforge.engine.ema import EMA
 from ganforge.engine.training import Training

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganforge.config import LossConfig, ModelConfig, make_config, config_warnings
+from ganforge.checks import config_warnings
+from ganforge.config import LossConfig, ModelConfig, make_config
 from ganforge.engine.objective import Objective
 from ganforge.engine.stats import Stats
 from ganforge.errors import ConfigError

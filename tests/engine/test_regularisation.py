@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from ganforge.config import LossConfig, RegConfig, config_warnings, make_config
+from ganforge.checks import config_warnings
+from ganforge.config import LossConfig, RegConfig, make_config
 from ganforge.data import build_dataset
 from ganforge.engine import objective as objective_module
 from ganforge.engine.loop import train

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from .. import viz
-from ..config import RunConfig, config_warnings, dump_yaml, load_config, to_dict
+from ..checks import check_config, config_warnings
+from ..config import RunConfig, dump_yaml, load_config, to_dict
 from ..data import build_dataset
 from ..errors import ConfigError, GanforgeError, GanforgeWarning, Interrupted, TrainingDiverged
 from ..models import class_count, discriminator_probability
@@ -101,6 +102,7 @@ def train(config: RunConfig, run_dir: str | Path | None = None, label: str = "ru
     names a result key, `best.pt` keeps the checkpoint where it was best. Callers wanting `config.eval`
     honoured use `ganforge.runner.train`, which builds the evaluation from the config.
     """
+    check_config(config)  # before joining a process group: a refused config costs nothing
     world, device, joined = distributed.join(config.train.device)
     try:
         if world.writer:

@@ -15,7 +15,7 @@ from torch import nn
 from ..config import LossConfig, RegConfig
 from ..losses import GanLoss, smoothed_bce_d_loss
 from ..models.discriminator import DOutput
-from ..regularisers import drift_penalty, gradient_penalty, r1_penalty
+from ..regularisers import drift_penalty, gradient_penalty, r1_penalty, r2_penalty
 from .stats import Stats
 
 Judge = Callable[[torch.Tensor, "torch.Tensor | None"], DOutput]
@@ -72,13 +72,15 @@ class Objective:
 
     @property
     def penalised(self) -> bool:
-        return self.reg.gp > 0 or self.reg.r1 > 0
+        return self.reg.gp > 0 or self.reg.r1 > 0 or self.reg.r2 > 0
 
     def penalty(self, D: nn.Module, real: torch.Tensor, real_y: torch.Tensor | None, fake: torch.Tensor,
-                generator: torch.Generator | None = None, mix: torch.Tensor | None = None) -> torch.Tensor:
+                generator: torch.Generator | None = None, mix: torch.Tensor | None = None,
+                fake_y: torch.Tensor | None = None) -> torch.Tensor:
         """The weighted gradient penalties, scaled by `reg.every` when they are applied only every that many
-        steps (lazy regularisation keeps the average weight). Interpolates are judged with the real labels;
-        `mix` gives the gradient penalty's interpolation weights (drawn from `generator` when None)."""
+        steps (lazy regularisation keeps the average weight). Interpolates are judged with the real labels,
+        generated samples (R2) with their own; `mix` gives the gradient penalty's interpolation weights
+        (drawn from `generator` when None)."""
         total = torch.zeros((), device=real.device)
         critic = lambda x: D(x, real_y)  # noqa: E731
         if self.reg.gp > 0:
@@ -89,11 +91,16 @@ class Objective:
             r1 = r1_penalty(critic, real)
             self.stats.report("reg/r1", r1)
             total = total + self.reg.r1 / 2 * r1
+        if self.reg.r2 > 0:
+            r2 = r2_penalty(lambda x: D(x, fake_y), fake)
+            self.stats.report("reg/r2", r2)
+            total = total + self.reg.r2 / 2 * r2
         return total * self.reg.every
 
     def generator_loss(self, D: Judge | nn.Module, fake: torch.Tensor, fake_y: torch.Tensor | None,
                        real: torch.Tensor | None = None, real_y: torch.Tensor | None = None) -> torch.Tensor:
-        """G's loss on its samples: the loss's G term, or feature matching (Salimans et al. 2016: the squared
+        """G's loss on its samples: the loss's G term (a paired loss also reads D on the `real` batch), or
+        feature matching (Salimans et al. 2016: the squared
         distance between D's mean hidden features on the `real` batch and on samples), plus AC-GAN's class
         term."""
         D = judge(D) if isinstance(D, nn.Module) else D
@@ -104,6 +111,10 @@ class Objective:
             with torch.no_grad():
                 target = wide(D(real, real_y).features).mean(0)
             loss = (wide(f.features).mean(0) - target).pow(2).sum()
+        elif self.loss.paired:
+            if real is None:
+                raise ValueError("a paired loss needs a real batch")
+            loss = self.loss.g(wide(f.logits), wide(D(real, real_y).logits))
         else:
             loss = self.loss.g(wide(f.logits))
         if f.class_logits is not None and fake_y is not None:

@@ -1,7 +1,12 @@
-"""Everything one training run holds in memory, and one optimisation step of it.
+"""Everything one training run holds in memory, and one optimisation step of it, as named phases.
 
 `Training` owns the networks, optimisers, EMA, batch order and latent generator; its `state_dict` is the
 whole of a checkpoint's training state, so a resumed run continues bit for bit on the CPU.
+
+A step is `n_dis` rounds of draw -> `d_main` (D's loss) -> `d_reg` (gradient penalties, every `reg.every`
+rounds) -> D's update, then `g_main` (G's loss) -> G's update. The tricks that act around those phases
+(growing, weight clipping, buffer copies between ranks, EMA, CUDA-graph step marks) are small hooks that
+the constructor installs only when the config asks for them.
 
 In a distributed run (see `distributed`) every rank holds a whole `Training`; `train.batch_size` is the
 global batch, and each rank trains on its slice of the same global batch order and latent draw.
@@ -9,17 +14,20 @@ global batch, and each rank trains on its slice of the same global batch order a
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
 
 from .. import speed
 from ..config import AdamConfig, RunConfig
+from ..checks import check_run
 from ..data import BatchOrder, Dataset, mirrored
-from ..errors import CheckpointError, ConfigError, DataError
-from ..models import build_models, check_config, class_count, growth_stages
+from ..data.toy import TOY_SAMPLES
+from ..errors import CheckpointError
+from ..models import build_models, class_count, growth_stages
+from ..models.discriminator import LABEL_MODES
 from ..models.spectral import spectral_sigmas
 from ..registry import LOSSES
 from ..regularisers import clip_weights
@@ -56,6 +64,17 @@ def autocast(amp: str, device: torch.device, penalty: bool = False) -> contextli
 
 
 @dataclass
+class Batch:
+    """One D round's data on this rank: real samples and G's samples, with their labels (None when unused)."""
+
+    real: torch.Tensor
+    real_y: torch.Tensor | None
+    fake: torch.Tensor
+    fake_y: torch.Tensor | None
+    size: int  # the global batch these are this rank's share of
+
+
+@dataclass
 class Phase:
     """Losses of the last step, for the progress bar (tensors: read only when shown)."""
 
@@ -66,6 +85,7 @@ class Phase:
 
 class Training:
     def __init__(self, config: RunConfig, dataset: Dataset, device: torch.device, world: World = SINGLE) -> None:
+        check_run(config, dataset, device, world)
         self.config = config
         self.device = device
         self.world = world
@@ -77,7 +97,6 @@ class Training:
         if config.train.sync_bn:
             G, D = sync_batch_norm(G, world, device), sync_batch_norm(D, world, device)
         self.G, self.D = G.to(device), D.to(device)
-        self._check_speed_switches()
         if config.train.channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
@@ -92,19 +111,13 @@ class Training:
         self.schedule = (Schedule.from_config(config.growth, growth_stages(self.G), config.train.batch_size)
                          if config.growth.stable_images else None)
         self.images_seen = 0  # real images shown to D so far: the clock of the growing schedule
-        largest = max(self.schedule.batch_sizes) if self.schedule is not None else config.train.batch_size
-        if len(dataset) < largest:
-            where = "growth.batch_sizes" if config.growth.batch_sizes else "train.batch_size"
-            raise DataError(f"the dataset has {len(dataset)} samples, fewer than one batch of {largest}; "
-                            f"add data or lower {where}")
-        self._check_shares()
+        self.stage, self.alpha = 0, 1.0  # where growing is during this step
         self.order = BatchOrder(len(dataset), config.train.batch_size, config.seed, config.data.mirror)
-        # the networks as the optimisation step calls them: in DDP in a distributed run, so backward
-        # averages the gradients over the ranks; growing changes the active layers, which DDP must be told
         growing = self.schedule is not None
         mode = config.train.compile
-        # the networks the step calls, compiled as train.compile asks: G and D in DDP in a distributed run;
-        # gradient penalties and the unrolled look-ahead use the plain D (torch.compile has no double
+        # the networks the step calls, compiled as train.compile asks: G and D in DDP in a distributed run,
+        # so backward averages the gradients over the ranks (growing changes the active layers, which DDP
+        # must be told); gradient penalties and the unrolled look-ahead use the plain D (torch.compile has no double
         # backward, and functional_call needs the module itself), and so does the G step, through
         # `fast_frozen_D` (D is frozen there, and a DDP forward would wait for gradients that never come)
         self.fast_G = compiled(wrap(self.G, world, device, find_unused=growing), mode)
@@ -117,47 +130,20 @@ class Training:
         self.fixed_y = (torch.arange(self.picture_size, device=device) % classes) if classes else None
         self.step = 0
         self.best: dict | None = None  # {"key", "value", "step"} of the best evaluation so far
+        self.before_step = self._hooks(speed.COMPILE[mode].cudagraphs and self._mark_graph_step,
+                                       self.schedule is not None and self._grow)
+        self.after_d_update = self._hooks(config.reg.clip > 0 and self._clip)
+        self.after_step = self._hooks(world.active and self._sync_buffers, self.ema is not None and self._update_ema)
 
-    def _check_speed_switches(self) -> None:
-        t = self.config.train
-        for key, table in speed.SWITCHES.items():
-            section, name = key.split(".")
-            value = getattr(getattr(self.config, section), name)
-            if table[value].cuda_only and self.device.type != "cuda":
-                others = [v for v, s in table.items() if not s.cuda_only]
-                raise ConfigError(f"{key}={value} ({table[value].doc}) needs CUDA; on {self.device.type} use "
-                                  f"{', '.join(others)}")
-        if t.channels_last and not self.dataset.is_image:
-            raise ConfigError("train.channels_last is a memory format of image batches; this dataset has none")
-        if self.config.data.mirror and not self.dataset.is_image:
-            raise ConfigError(f"data.mirror flips images left to right; data.name={self.config.data.name} has "
-                              f"no images")
-
-    def _check_shares(self) -> None:
-        """Refuse global batches whose per-rank shares a batch-dependent layer cannot take (the config's own
-        checks saw the global batch)."""
-        config, world = self.config, self.world
-        where = "growth.batch_sizes" if config.growth.batch_sizes else "train.batch_size"
-        shares = [world.split(batch, where) for batch in
-                  (self.schedule.batch_sizes if self.schedule is not None else [config.train.batch_size])]
-        if world.size == 1:
-            return
-        per_rank = dataclasses.replace(config, train=dataclasses.replace(config.train, batch_size=shares[0]),
-                                       growth=dataclasses.replace(config.growth, batch_sizes=shares))
-        for share in shares:
-            if share % config.model.pack:
-                raise ConfigError(f"each of the {world.size} processes trains on {share} samples of the global "
-                                  f"batch, not a multiple of model.pack ({config.model.pack})")
-        try:
-            check_config(per_rank)
-        except ConfigError as exc:
-            raise ConfigError(f"each of the {world.size} processes trains on its share of the global batch: "
-                              f"{exc}") from None
+    @staticmethod
+    def _hooks(*hooks: Callable[[], None] | bool) -> list[Callable[[], None]]:
+        """The hooks that apply (each given as `condition and hook`)."""
+        return [hook for hook in hooks if callable(hook)]
 
     @property
     def picture_size(self) -> int:
-        """Images in a grid, or 2,500 points for toy data (PacGAN's sample count)."""
-        return self.config.train.n_grid if self.dataset.is_image else 2500
+        """Images in a grid, or `TOY_SAMPLES` points for toy data."""
+        return self.config.train.n_grid if self.dataset.is_image else TOY_SAMPLES
 
     @property
     def sampler(self) -> nn.Module:
@@ -189,19 +175,22 @@ class Training:
 
     @property
     def uses_labels(self) -> bool:
-        return self.config.model.d_label != "none"
+        return LABEL_MODES[self.config.model.d_label].conditional
 
     def autocast(self, penalty: bool = False) -> contextlib.AbstractContextManager:
         """Autocast at this run's `train.amp` precision on its device (see `autocast`)."""
         return autocast(self.config.train.amp, self.device, penalty)
 
+    @property
+    def batch_size(self) -> int:
+        """The global batch of this step: growing sets one per stage."""
+        return self.schedule.batch_sizes[self.stage] if self.schedule is not None else self.config.train.batch_size
+
     def train_step(self) -> Phase:
-        """`n_dis` discriminator steps, then one generator step.
+        """`n_dis` discriminator steps, then one generator step, each as its phases.
 
         The fake batch of the last D step is generated with gradients and reused for the G step, as the
-        reference DCGAN loop does, which saves one generator forward pass per step. D's weights are frozen
-        during a plain G step so no time is spent on gradients nobody uses; an unrolled G step needs them
-        for the look-ahead, and only G's gradients are kept.
+        reference DCGAN loop does, which saves one generator forward pass per step.
 
         Distributed, the D and G updates go through the DDP wrappers, whose backward averages gradients
         over the ranks. Everything that needs no averaged D gradient uses the plain D: the G step (D is
@@ -212,60 +201,97 @@ class Training:
         averages as a whole). Latents and penalty interpolation weights are drawn for the global batch and
         sliced, so a run on N ranks draws what one process would.
         """
-        n_dis, batch_size, reg = self.config.train.n_dis, self.config.train.batch_size, self.config.reg
-        if speed.COMPILE[self.config.train.compile].cudagraphs:  # no CUDA-graph output outlives its step
-            torch.compiler.cudagraph_mark_step_begin()
-        if self.schedule is not None:
-            stage, alpha = self.growth
-            for net in (self.G, self.D, *([self.ema.shadow] if self.ema is not None else [])):
-                net.set_growth(stage, alpha)
-            batch_size = self.schedule.batch_sizes[stage]
+        for hook in self.before_step:
+            hook()
+        n_dis, size = self.config.train.n_dis, self.batch_size
         for k in range(n_dis):
-            real, real_y = self.real_batch(batch_size)
-            if self.schedule is not None:
-                real = blend_real(real, stage, alpha, self.schedule.stages)
-            self.images_seen += batch_size
-            z, fake_y = self.world.shard(self.sample_z(batch_size)), self.sample_y(batch_size)
-            fake_y = self.world.shard(fake_y) if fake_y is not None else None
-            last = k == n_dis - 1
-            with self.autocast(), torch.set_grad_enabled(last):
-                fake = self.fast_G(z, fake_y)
-            with self.autocast():
-                d_loss = self.objective.discriminator_loss(self.fast_D, real, real_y, fake, fake_y)
-            if self.objective.penalised and (self.step * n_dis + k) % reg.every == 0:
-                with self.autocast(penalty=True):
-                    d_loss = d_loss + self.objective.penalty(self.D, real, real_y, fake, self.z_generator,
-                                                             mix=self.penalty_mix(batch_size, real))
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler_d.scale(d_loss).backward()
-            self.scaler_d.step(self.opt_d)
-            self.scaler_d.update()
-            if reg.clip:
-                clip_weights(self.D, reg.clip)
+            batch = self.draw(size, grad=k == n_dis - 1)
+            d_loss = self.d_main(batch)
+            if self.objective.penalised and (self.step * n_dis + k) % self.config.reg.every == 0:
+                d_loss = d_loss + self.d_reg(batch)
+            self._optimise(d_loss, self.opt_d, self.scaler_d)
+            for hook in self.after_d_update:
+                hook()
+        g_loss = self.g_main(batch)
+        self._optimise(g_loss, self.opt_g, self.scaler_g,
+                       inputs=list(self.G.parameters()) if self.config.train.unroll else None)
+        for hook in self.after_step:
+            hook()
+        self.step += 1
+        return Phase(d_loss.detach(), g_loss.detach(), size * n_dis)
 
-        self.opt_g.zero_grad(set_to_none=True)
+    def draw(self, size: int, grad: bool) -> "Batch":
+        """This rank's share of a real batch of `size` and of a fake one (G's output with gradients when
+        `grad`: the G step reuses it)."""
+        real, real_y = self.real_batch(size)
+        if self.schedule is not None:
+            real = blend_real(real, self.stage, self.alpha, self.schedule.stages)
+        self.images_seen += size
+        z, fake_y = self.world.shard(self.sample_z(size)), self.sample_y(size)
+        fake_y = self.world.shard(fake_y) if fake_y is not None else None
+        with self.autocast(), torch.set_grad_enabled(grad):
+            fake = self.fast_G(z, fake_y)
+        return Batch(real, real_y, fake, fake_y, size)
+
+    def d_main(self, batch: "Batch") -> torch.Tensor:
+        """D's adversarial loss (and its class and drift terms) on the batch."""
+        with self.autocast():
+            return self.objective.discriminator_loss(self.fast_D, batch.real, batch.real_y, batch.fake,
+                                                     batch.fake_y)
+
+    def d_reg(self, batch: "Batch") -> torch.Tensor:
+        """The gradient penalties, weighted for lazy regularisation (`reg.every`)."""
+        with self.autocast(penalty=True):
+            return self.objective.penalty(self.D, batch.real, batch.real_y, batch.fake, self.z_generator,
+                                          mix=self.penalty_mix(batch.size, batch.real), fake_y=batch.fake_y)
+
+    def g_main(self, batch: "Batch") -> torch.Tensor:
+        """G's loss on the last D round's fake batch: against D as it is (frozen, so no time goes to D
+        gradients nobody uses), or with `train.unroll`, against D after that many look-ahead updates."""
         unroll = self.config.train.unroll
-        if unroll:
-            with self.autocast():
+        with self.autocast():
+            if unroll:
                 judge = unrolled_judge(self.D, self.opt_d, lambda j: self.objective.d_terms(
-                    j, real, real_y, fake, fake_y)[0], unroll, self.world.average if self.world.active else None)
-                g_loss = self.objective.generator_loss(judge, fake, fake_y)
-            self.scaler_g.scale(g_loss).backward(inputs=list(self.G.parameters()))
-        else:
+                    j, batch.real, batch.real_y, batch.fake, batch.fake_y)[0], unroll,
+                    self.world.average if self.world.active else None)
+                return self.objective.generator_loss(judge, batch.fake, batch.fake_y, batch.real, batch.real_y)
             self.D.requires_grad_(False)
-            with self.autocast():
-                g_loss = self.objective.generator_loss(self.fast_frozen_D, fake, fake_y, real, real_y)
-            self.scaler_g.scale(g_loss).backward()
-            self.D.requires_grad_(True)
-        self.scaler_g.step(self.opt_g)
-        self.scaler_g.update()
+            try:
+                return self.objective.generator_loss(self.fast_frozen_D, batch.fake, batch.fake_y, batch.real,
+                                                     batch.real_y)
+            finally:  # the graph is recorded: D's weights take no gradient from this loss's backward
+                self.D.requires_grad_(True)
+
+    @staticmethod
+    def _optimise(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                  inputs: list[torch.Tensor] | None = None) -> None:
+        """One update of `optimizer`'s network from `loss` (gradients only into `inputs` when given)."""
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward(inputs=inputs)
+        scaler.step(optimizer)
+        scaler.update()
+
+    def _mark_graph_step(self) -> None:
+        """CUDA graphs: no graph output outlives its step."""
+        torch.compiler.cudagraph_mark_step_begin()
+
+    def _grow(self) -> None:
+        """Progressive growing: every network at this step's stage and fade-in."""
+        self.stage, self.alpha = self.growth
+        for net in (self.G, self.D, *([self.ema.shadow] if self.ema is not None else [])):
+            net.set_growth(self.stage, self.alpha)
+
+    def _clip(self) -> None:
+        """WGAN weight clipping, after each D update."""
+        clip_weights(self.D, self.config.reg.clip)
+
+    def _sync_buffers(self) -> None:
+        """Distributed: every rank's networks keep rank 0's buffers (batch-norm running statistics)."""
         self.world.sync_buffers(self.G)
         self.world.sync_buffers(self.D)
 
-        if self.ema is not None:
-            self.ema.update(self.G, self.step)
-        self.step += 1
-        return Phase(d_loss.detach(), g_loss.detach(), batch_size * n_dis)
+    def _update_ema(self) -> None:
+        self.ema.update(self.G, self.step)
 
     def penalty_mix(self, batch_size: int, real: torch.Tensor) -> torch.Tensor | None:
         """This rank's slice of the gradient penalty's interpolation weights for the global batch (drawn as

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from . import G_NORMS, ModelFamily, image_arguments, register_family
+from .family import ModelFamily, image_arguments, register_family
 from .discriminator import Discriminator
 from .generator import Generator
 from .init import dcgan_init
@@ -40,8 +40,7 @@ class DCGANGenerator(Generator):
         convs = [nn.ConvTranspose2d(self.input_dim, widths[0], 4, 1, 0, bias=False)]
         convs += [nn.ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=False) for n_in, n_out in zip(widths, widths[1:])]
         self.convs = nn.ModuleList(convs)
-        norm_classes = self.num_classes if label == "cbn" else 0
-        self.norms = nn.ModuleList([make_norm(norm, w, norm_classes, reference_size) for w in widths])
+        self.norms = nn.ModuleList([make_norm(norm, w, self.norm_classes, reference_size) for w in widths])
         self.to_image = nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False)
         self.apply(dcgan_init)
 
@@ -85,4 +84,4 @@ def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: 
 
 register_family("dcgan", ModelFamily(DCGANGenerator, DCGANDiscriminator, _arguments,
                                      "DCGAN G and D (Radford et al. 2015), any power-of-two resolution",
-                                     g_labels=("none", "concat", "cbn"), g_norms=G_NORMS, d_norms=("batch", "none")))
+                                     g_norms=True, d_norms=("batch", "none")))

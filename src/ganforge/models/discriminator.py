@@ -34,6 +34,7 @@ class LabelMode:
     `[N, F]` into logits. The layers live on D itself (`head`, and `classifier` or `embed`), so checkpoints
     keep their names whatever the mode."""
 
+    conditional = False   # D is trained with the labels of real data (the run needs labelled data)
     joins_input = False   # the one-hot label enters with the input
     judges_label = False  # D judges (x, y) pairs, so G must be class-conditional
     needs_labels = False  # forward cannot run without y
@@ -48,11 +49,11 @@ class LabelMode:
 
 
 class Concat(LabelMode):
-    joins_input = judges_label = needs_labels = True
+    conditional = joins_input = judges_label = needs_labels = True
 
 
 class ACGAN(LabelMode):
-    judges_label = True
+    conditional = judges_label = True
 
     def build(self, D: "Discriminator", width: int) -> None:
         super().build(D, width)
@@ -63,7 +64,7 @@ class ACGAN(LabelMode):
 
 
 class Projection(LabelMode):
-    judges_label = needs_labels = True
+    conditional = judges_label = needs_labels = True
 
     def build(self, D: "Discriminator", width: int) -> None:
         super().build(D, width)
@@ -76,6 +77,8 @@ class Projection(LabelMode):
 
 class Classes(LabelMode):
     """K real-class logits; the fake class has logit 0, so real-vs-fake is logsumexp of the K."""
+
+    conditional = True
 
     def build(self, D: "Discriminator", width: int) -> None:
         D.head = nn.Linear(width, D.num_classes)
@@ -95,7 +98,7 @@ class Discriminator(nn.Module):
         super().__init__()
         if label not in LABEL_MODES:
             raise ValueError(f"unknown label mode {label!r}; known: {', '.join(LABEL_MODES)}")
-        if label != "none" and num_classes < 2:
+        if LABEL_MODES[label].conditional and num_classes < 2:
             raise ValueError(f"label mode {label!r} needs labelled data with at least 2 classes")
         self.num_classes, self.label, self.pack = num_classes, label, pack
         self.mode = LABEL_MODES[label]

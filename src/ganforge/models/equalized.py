@@ -56,7 +56,7 @@ class MinibatchStdDev(nn.Module):
     constant feature map to the group's samples. D can then see how varied a batch is (section 3). A batch
     that does not split into groups of `group_size` uses the largest group size below it that does: right for
     a last partial batch when sampling or evaluating; training batches that do not divide are refused by
-    the config (`models.check_config`)."""
+    the config (`checks.check_config`)."""
 
     def __init__(self, group_size: int = 4) -> None:
         super().__init__()

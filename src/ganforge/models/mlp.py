@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from . import ModelFamily, register_family, shape_error
+from .family import ModelFamily, register_family, shape_error
 from .discriminator import Discriminator
 from .generator import Generator
 

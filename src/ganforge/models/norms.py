@@ -10,6 +10,9 @@ example's output no longer depends on the other examples of its batch, which is 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -87,15 +90,30 @@ class ConditionalNorm(nn.Module):
         return self.normalise(h, y) * self.scale(y).view(shape) + self.shift(y).view(shape)
 
 
+@dataclass(frozen=True)
+class GNorm:
+    """A `model.g_norm` value: how to build the layer, and whether G must carry a reference batch."""
+
+    doc: str
+    build: Callable[[int, int, bool], nn.Module]  # (channels, reference_size, affine) -> layer
+    reference: bool = False                       # reads the fixed reference batch at the front of each batch
+
+
+G_NORMS: dict[str, GNorm] = {
+    "batch": GNorm("batch norm (Ioffe & Szegedy 2015)", lambda c, r, affine: BatchNorm(c, affine=affine)),
+    "reference": GNorm("reference batch norm (Salimans et al. 2016)",
+                       lambda c, r, affine: ReferenceBatchNorm(c, r, virtual=False, affine=affine), reference=True),
+    "virtual": GNorm("virtual batch norm (Salimans et al. 2016)",
+                     lambda c, r, affine: ReferenceBatchNorm(c, r, virtual=True, affine=affine), reference=True),
+}
+
+
 def make_norm(kind: str, channels: int, num_classes: int = 0, reference_size: int = 0) -> nn.Module:
-    """`kind` in batch, reference, virtual; with `num_classes` > 0 the affine part is per class."""
+    """The `G_NORMS[kind]` layer; with `num_classes` > 0 its affine part is per class."""
+    if kind not in G_NORMS:
+        raise ValueError(f"unknown normalisation {kind!r}; known: {', '.join(G_NORMS)}")
     affine = num_classes == 0
-    if kind == "batch":
-        norm: nn.Module = BatchNorm(channels, affine=affine)
-    elif kind in ("reference", "virtual"):
-        norm = ReferenceBatchNorm(channels, reference_size, virtual=kind == "virtual", affine=affine)
-    else:
-        raise ValueError(f"unknown normalisation {kind!r}")
+    norm = G_NORMS[kind].build(channels, reference_size, affine)
     return norm if affine else ConditionalNorm(norm, channels, num_classes)
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
-from . import ModelFamily, image_arguments, register_family
+from .family import ModelFamily, image_arguments, register_family
 from .discriminator import Discriminator
 from .equalized import EqualConv2d, EqualLinear, MinibatchStdDev, PixelNorm
 from .generator import Generator

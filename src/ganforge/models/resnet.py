@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import G_NORMS, ModelFamily, image_arguments, register_family
+from .family import ModelFamily, image_arguments, register_family
 from .discriminator import Discriminator
 from .generator import Generator
 from .norms import make_norm
@@ -86,10 +86,9 @@ class ResNetGenerator(Generator):
         self.width = width
         self.dense = nn.Linear(self.input_dim, width * 16)
         nn.init.xavier_uniform_(self.dense.weight)
-        norm_classes = self.num_classes if label == "cbn" else 0
-        self.blocks = nn.ModuleList([UpBlock(width, width, norm, norm_classes, reference_size)
+        self.blocks = nn.ModuleList([UpBlock(width, width, norm, self.norm_classes, reference_size)
                                      for _ in range(int(math.log2(resolution)) - 2)])
-        self.norm = make_norm(norm, width, norm_classes, reference_size)
+        self.norm = make_norm(norm, width, self.norm_classes, reference_size)
         self.to_image = _conv(width, channels, 3)
 
     def synthesise(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
@@ -117,4 +116,4 @@ class ResNetDiscriminator(Discriminator):
 register_family("resnet", ModelFamily(
     ResNetGenerator, ResNetDiscriminator, lambda c, s, k: image_arguments("resnet", c, s, k, min_resolution=16),
     "SN-GAN paper's ResNet G and D (Miyato et al. 2018, Table 4), resolution >= 16",
-    g_labels=("none", "concat", "cbn"), g_norms=G_NORMS))
+    g_norms=True))

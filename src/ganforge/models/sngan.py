@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from . import G_NORMS, ModelFamily, image_arguments, register_family
+from .family import ModelFamily, image_arguments, register_family
 from .discriminator import Discriminator
 from .generator import Generator
 from .norms import make_norm
@@ -36,8 +36,7 @@ class SNGANGenerator(Generator):
         self.dense = nn.Linear(self.input_dim, widths[0] * 16)
         self.convs = nn.ModuleList([nn.ConvTranspose2d(n_in, n_out, 4, 2, 1)
                                     for n_in, n_out in zip(widths, widths[1:])])
-        norm_classes = self.num_classes if label == "cbn" else 0
-        self.norms = nn.ModuleList([make_norm(norm, w, norm_classes, reference_size) for w in widths])
+        self.norms = nn.ModuleList([make_norm(norm, w, self.norm_classes, reference_size) for w in widths])
         self.to_image = nn.Conv2d(widths[-1], channels, 3, 1, 1)
 
     def synthesise(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
@@ -70,4 +69,4 @@ class SNGANDiscriminator(Discriminator):
 register_family("sngan", ModelFamily(
     SNGANGenerator, SNGANDiscriminator, lambda c, s, k: image_arguments("sngan", c, s, k),
     "SN-GAN paper's standard CNN G and D (Miyato et al. 2018, Table 3); D has no normalisation layers",
-    g_labels=("none", "concat", "cbn"), g_norms=G_NORMS))
+    g_norms=True))
