@@ -7,9 +7,10 @@
 # stays in ${PACGAN_WORK:-./gpu_check_work/pacgan}; rerunning this script continues it.
 # Budget: PACGAN_TIME_LIMIT seconds of training (default 150); the whole script takes about that plus a minute
 # or two (drawing the data of 100 runs, the final evaluation, saving the state, the figures).
-# On CUDA every batched step is replayed as a recorded CUDA graph (--no-cuda-graph turns that off) and matmuls
-# use TF32. Measured on an H200 with the batched step alone (not this script): about 300 steps/s per packing
-# degree replayed, 125-145 launched eagerly, i.e. roughly 1.5 h for the full 400,000 iterations of all four.
+# It runs `ganforge repro pacgan-table1 --budget PACGAN_TIME_LIMIT`: on CUDA every batched step is replayed as
+# a recorded CUDA graph and matmuls use TF32. Measured on an H200 with the batched step alone (not this script):
+# about 300 steps/s per packing degree replayed, 125-145 launched eagerly, i.e. roughly 1.5 h for the full
+# 400,000 iterations of all four.
 # Run from anywhere: bash benchmarks/gpu_pacgan_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,13 +26,12 @@ mkdir -p "$DEST" "$WORK"
 "$PY" -c "import torch; print('gpu_pacgan_check: torch', torch.__version__, 'on', torch.cuda.get_device_name(0))" \
     | tee "$DEST/log.txt"
 set +e
-PYTHONPATH=src timeout $((LIMIT + 300)) "$PY" -m ganforge.repro.pacgan --mixture both --packs 1,2,3,4 \
-    --seeds 10 --tricks ls --iterations 400000 --time-limit "$LIMIT" --checkpoint-every 1e9 \
-    --device cuda --out "$WORK" 2>&1 | tee -a "$DEST/log.txt"
+PYTHONPATH=src timeout $((LIMIT + 300)) "$PY" -m ganforge repro pacgan-table1 --budget "$LIMIT" --out "$WORK" \
+    2>&1 | tee -a "$DEST/log.txt"
 status=${PIPESTATUS[0]}
 set -e
-for f in results.json curves.json speed.json settings.json pacgan_curves_ring.png pacgan_curves_grid.png \
-         pacgan_samples_ring.png pacgan_samples_grid.png; do
+for f in results.json report.html curves.json speed.json settings.json pacgan_curves_ring.png \
+         pacgan_curves_grid.png pacgan_samples_ring.png pacgan_samples_grid.png; do
     [ -f "$WORK/$f" ] && cp "$WORK/$f" "$DEST/"
 done
 if [ -d "$WORK/state" ]; then

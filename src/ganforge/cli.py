@@ -168,8 +168,10 @@ def cmd_repro(args: argparse.Namespace) -> None:
     from .report import write_report
 
     if args.list:
-        for name, help_text in REPROS.describe():
-            print(f"  {name:<16} {help_text}")
+        from .repro.results_doc import repro_statuses
+
+        for name, help_text, status in repro_statuses(Path("runs/repro"), Path(args.doc)):
+            print(f"  {name:<16} {help_text}\n  {'':<16} protocol: {status}")
         return
     if args.results:
         if args.name or args.all:
@@ -182,7 +184,7 @@ def cmd_repro(args: argparse.Namespace) -> None:
         raise GanforgeError("--out names one reproduction's folder; --all writes each to runs/repro/NAME")
     for name in REPROS.names() if args.all else [args.name]:
         out = Path(args.out) if args.out else default_out(name, args.quick)
-        result = run_repro(name, out, quick=args.quick)
+        result = run_repro(name, out, quick=args.quick, budget=args.budget)
         print(f"{name}: {result.verdict} ({result.seconds:.0f} s)")
         print(f"  results: {out / 'results.json'}")
         print(f"  report:  {write_report(out)}")
@@ -302,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="the reduced protocol (about a minute each)")
     p.add_argument("--out", help="output folder (default runs/repro/NAME, or NAME-quick)")
     p.add_argument("--results", action="store_true", help="only rewrite --doc from the results in runs/repro")
+    p.add_argument("--budget", type=float, help="seconds of training for a reproduction that takes a budget "
+                                                "(see --list); it resumes where the last run stopped")
     p.add_argument("--doc", default="docs/RESULTS.md", help="with --all or --results: the document to write")
     p.set_defaults(func=cmd_repro)
 

@@ -10,7 +10,7 @@ import torch
 from sklearn.svm import LinearSVC
 
 from ganforge.models.dcgan import DCGANDiscriminator
-from ganforge.repro import DOES_NOT, NOT_IN_FULL, REPRODUCES, load_result
+from ganforge.repro import DOES_NOT, QUICK, REPRODUCES, load_result
 from ganforge.repro import dcgan_features as feats
 from ganforge.repro.dcgan_common import fashion_mnist
 
@@ -24,7 +24,7 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_writes_results_and_figures(quick_run):
     result = load_result(quick_run)
-    assert result.name == "dcgan-features" and result.quick and result.verdict == NOT_IN_FULL
+    assert result.name == "dcgan-features" and result.quick and result.verdict == QUICK
     assert_pngs(quick_run, result.figures)
     sets = json.loads((quick_run / "results.json").read_text())["extra"]["accuracy_per_draw"]
     assert set(sets) == {"10 per class", "all labels"}

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from ganforge.generate import generate, load_generator
-from ganforge.repro import NOT_IN_FULL, load_result
+from ganforge.repro import QUICK, load_result
 from ganforge.repro import dcgan_latent as latent
 
 from .conftest import assert_pngs, quick_fashion_run
@@ -23,7 +23,7 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_writes_results_and_figures(quick_run):
     result = load_result(quick_run)
-    assert result.name == "dcgan-latent" and result.quick and result.verdict == NOT_IN_FULL
+    assert result.name == "dcgan-latent" and result.quick and result.verdict == QUICK
     assert result.figures == ["latent_arithmetic.png", "latent_walks.png"]
     assert_pngs(quick_run, result.figures)
     shares = json.loads((quick_run / "results.json").read_text())["extra"]["shares"]

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.repro import DOES_NOT, NOT_IN_FULL, REPRODUCES
-from ganforge.repro import pacgan
+from ganforge.cli import main
+from ganforge.errors import ConfigError
+from ganforge.repro import (DOES_NOT, NOT_IN_FULL, PROTOCOL_DIFFERS, REPRODUCES, ReproResult, judge_result,
+                            pacgan)
 from ganforge.repro.batched import BatchedPacGAN, train_step
 
 
@@ -166,52 +169,66 @@ def _summary(modes, kl, iteration=pacgan.FULL_ITERATIONS, seeds=10):
             "reverse_kl": (kl, 0.01)}
 
 
-def test_verdict():
-    settings = pacgan.Settings(["ring", "grid"], [1, 2, 3, 4], 10, [], pacgan.FULL_ITERATIONS, 1000)
+def test_criterion_every_packing_degree_beats_gan():
     good = {(mix, name): _summary(5 if name == "GAN" else 7, 0.5 if name == "GAN" else 0.1)
             for mix in ("ring", "grid") for name in ("GAN", "PacGAN2", "PacGAN3", "PacGAN4")}
-    assert pacgan.verdict(good, settings)[0] == REPRODUCES
-    bad = {**good, ("grid", "PacGAN3"): _summary(4, 0.1)}
-    assert pacgan.verdict(bad, settings)[0] == DOES_NOT
-    short = {**good, ("ring", "GAN"): _summary(5, 0.5, iteration=20_000)}
-    verdict, why = pacgan.verdict(short, settings)
-    assert verdict == NOT_IN_FULL and "20,000" in why
+    assert pacgan.packing_helps(good)[0]
+    holds, why = pacgan.packing_helps({**good, ("grid", "PacGAN3"): _summary(4, 0.1)})
+    assert not holds and "grid PacGAN3" in why
+    assert not pacgan.packing_helps({("ring", "GAN"): _summary(5, 0.5)})[0]
 
 
-@pytest.mark.parametrize("args", [["--packs", "0"], ["--packs", "a"], ["--tricks", "dropout"],
-                                  ["--device", "cuda"] if not torch.cuda.is_available() else ["--seeds", "0"]])
-def test_cli_refuses_bad_input(tmp_path, capsys, args):
-    assert pacgan.main(["--out", str(tmp_path), *args]) == 2
-    assert capsys.readouterr().err.startswith("ganforge: error:")
+def _judged(settings: pacgan.Settings, reached: int, holds: bool = True) -> str:
+    result = ReproResult("pacgan-table1", "", "", "", holds=holds,
+                         extra={"settings": asdict(settings), "iterations": {"pack1": reached, "pack2": reached}})
+    return judge_result(result, pacgan.table).verdict
 
 
-def test_cli_refuses_to_continue_with_other_settings(tmp_path, capsys):
+def test_verdict_follows_the_length_and_seeds_of_the_protocol_table():
+    full = pacgan.full_settings()
+    assert _judged(full, pacgan.FULL_ITERATIONS) == REPRODUCES
+    assert _judged(full, pacgan.FULL_ITERATIONS, holds=False) == DOES_NOT
+    assert _judged(full, 20_000) == f"{NOT_IN_FULL} (5% of the paper's length)"
+    fewer = pacgan.Settings(list(pacgan.MIXTURES), [1, 2, 3, 4], 3, [], pacgan.FULL_ITERATIONS, 1000)
+    assert _judged(fewer, pacgan.FULL_ITERATIONS) == f"{NOT_IN_FULL} (30% of the paper's seeds)"
+    assert _judged(pacgan.Settings(["ring"], [1, 2], 10, [], pacgan.FULL_ITERATIONS, 1000),
+                   pacgan.FULL_ITERATIONS) == PROTOCOL_DIFFERS
+
+
+def test_refuses_to_continue_with_other_settings(tmp_path):
     (tmp_path / "settings.json").write_text(json.dumps({**vars(_tiny(4)), "seeds": 3}))
-    assert pacgan.main(["--out", str(tmp_path), "--mixture", "ring", "--packs", "1", "--seeds", "2",
-                        "--iterations", "4", "--eval-every", "2"]) == 2
-    assert "other settings" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="other settings"):
+        pacgan.reproduce(_tiny(4), tmp_path, math.inf, torch.device("cpu"), log=lambda _: None)
 
 
-def test_cli_tiny_run_writes_results_beside_the_paper(tmp_path):
-    args = ["--out", str(tmp_path), "--mixture", "grid", "--packs", "2", "--seeds", "2", "--tricks", "none",
-            "--iterations", "2", "--eval-every", "1", "--threads", "1"]
-    assert pacgan.main(args) == 0
-    result = json.loads((tmp_path / "results.json").read_text())
-    assert result["verdict"] == NOT_IN_FULL
-    rows = {r["what"]: r for r in result["rows"]}
+def test_tiny_run_writes_results_beside_the_paper(tmp_path):
+    torch.set_num_threads(1)
+    settings = pacgan.Settings(["grid"], [2], 2, [], 2, 1)
+    result = judge_result(pacgan.reproduce(settings, tmp_path, math.inf, torch.device("cpu"), log=lambda _: None),
+                          pacgan.table)
+    assert result.verdict == PROTOCOL_DIFFERS     # one mixture, one packing degree: not the paper's table
+    rows = {r.what: r for r in result.rows}
     modes = rows["grid PacGAN2: modes"]
-    assert modes["paper"] == 23.8 and "2 seeds at iteration 2" in modes["note"]
-    assert all((tmp_path / f).stat().st_size > 0 for f in result["figures"])
-    assert pacgan.main(args) == 0   # the same command again: nothing left to train, results rebuilt
+    assert modes.paper == 23.8 and "2 seeds at iteration 2" in modes.note
+    assert all((tmp_path / f).stat().st_size > 0 for f in result.figures)
+    pacgan.reproduce(settings, tmp_path, math.inf, torch.device("cpu"), log=lambda _: None)  # nothing left
     curves = json.loads((tmp_path / "curves.json").read_text())
     assert sorted({r["iteration"] for r in curves}) == [0, 1, 2] and len(curves) == 3 * 2
 
 
 def test_time_limit_zero_only_rebuilds(tmp_path):
-    args = ["--out", str(tmp_path), "--mixture", "ring", "--packs", "1", "--seeds", "1", "--tricks", "none",
-            "--iterations", "3", "--eval-every", "1", "--threads", "1", "--time-limit", "0"]
-    assert pacgan.main(args) == 0
+    settings = pacgan.Settings(["ring"], [1], 1, [], 3, 1)
+    pacgan.reproduce(settings, tmp_path, 0, torch.device("cpu"), log=lambda _: None)
     assert {r["iteration"] for r in json.loads((tmp_path / "curves.json").read_text())} == {0}
     state = tmp_path / "state" / "pack1.pt"
     before = state.stat().st_mtime_ns
-    assert pacgan.main(args) == 0 and state.stat().st_mtime_ns == before
+    pacgan.reproduce(settings, tmp_path, 0, torch.device("cpu"), log=lambda _: None)
+    assert state.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("args", [["pacgan-table1", "--quick", "--budget", "5"], ["gan1d", "--budget", "5"],
+                                  ["pacgan-table1", "--budget", "-1"]])
+def test_cli_refuses_a_budget_it_cannot_use(tmp_path, capsys, args):
+    assert main(["repro", *args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganforge: error:") and "--budget" in err and len(err.splitlines()) == 1

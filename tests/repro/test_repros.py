@@ -1,5 +1,6 @@
 """Every reproduction of this package under its quick protocol, checked against the files it saved, plus
-the verdict rules against hand-made numbers and the RESULTS.md generator against hand-made results."""
+the verdict rules (each module's criterion, and the protocol table's rule above them) against hand-made
+numbers and the RESULTS.md generator against hand-made results."""
 from __future__ import annotations
 
 import json
@@ -14,8 +15,9 @@ from scipy.special import logsumexp
 
 from ganforge.cli import main
 from ganforge.config import load_config
-from ganforge.repro import (DOES_NOT, NOT_IN_FULL, REPRODUCES, REPROS, ReproResult, Row, judge, load_result,
-                            run_repro)
+from ganforge.repro import (DIFFERS, DOES_NOT, NOT_IN_FULL, PROTOCOL_DIFFERS, QUICK, REDUCED, REPRODUCES,
+                            REPROS, SAME, STATUSES, UNKNOWN, ReproResult, Row, Setting, amount, decide,
+                            load_result, run_repro, table_text)
 from ganforge.repro import gan1d, gan_parzen, mode_collapse, pggan, sngan_stability, tips
 from ganforge.repro.results_doc import FIGURE_WIDTH, write_results_doc
 
@@ -35,7 +37,8 @@ def run_quick(name, tmp_path) -> tuple[ReproResult, object]:
     out = tmp_path / name
     result = run_repro(name, out, quick=True)
     assert load_result(out) == result
-    assert result.quick and result.verdict == NOT_IN_FULL and result.seconds > 0 and result.device
+    assert result.quick and result.verdict == QUICK and result.seconds > 0 and result.device
+    assert result.table == REPROS.get(name).table(result) and isinstance(result.holds, bool)
     for figure in result.figures:
         assert Image.open(out / figure).size[0] > 100
     for row in result.rows:
@@ -43,17 +46,74 @@ def run_quick(name, tmp_path) -> tuple[ReproResult, object]:
     return result, out
 
 
-def test_list_names_every_reproduction(capsys):
+def test_list_names_every_reproduction_with_its_protocol_status(capsys):
     assert main(["repro", "--list"]) == 0
     printed = capsys.readouterr().out
     assert all(f"  {name} " in printed for name in OURS)
+    assert printed.count("protocol: ") == len(REPROS.names())
     assert main(["repro", "--all", "--out", "x"]) == 2
     assert main(["repro", "gan1d", "--results"]) == 2
 
 
-def test_judge_never_claims_for_a_quick_run():
-    assert judge(True, True) == judge(True, False) == NOT_IN_FULL
-    assert judge(False, True) == REPRODUCES and judge(False, False) == DOES_NOT
+def _row(status: str, fraction: float | None = None, effect_at: float | None = None) -> Setting:
+    return Setting("length" if fraction is not None else "data", "p", "section 1", "o", status, "why", fraction,
+                   effect_at)
+
+
+def test_a_differing_row_never_yields_a_claim():
+    for holds in (True, False, None):
+        for others in ([], [_row(SAME)], [_row(REDUCED, 0.5)], [_row(REDUCED, 0.5, 0.1)], [_row(UNKNOWN)]):
+            assert decide(False, holds, [*others, _row(DIFFERS)]) == PROTOCOL_DIFFERS
+
+
+def test_a_reduced_row_claims_only_past_where_the_paper_shows_its_effect():
+    assert decide(False, False, [_row(SAME), _row(REDUCED, 0.12)]) == f"{NOT_IN_FULL} (12% of the paper's length)"
+    assert decide(False, True, [_row(REDUCED, 0.12, 0.2)]) == f"{NOT_IN_FULL} (12% of the paper's length)"
+    assert decide(False, True, [_row(REDUCED, 0.3, 0.2)]) == REPRODUCES
+    assert decide(False, False, [_row(REDUCED, 0.3, 0.2), _row(UNKNOWN)]) == DOES_NOT
+    assert decide(False, True, [_row(REDUCED, 0.5), _row(REDUCED, 0.0015)]) == \
+        f"{NOT_IN_FULL} (0.15% of the paper's length)"    # the shortest row names the fraction
+    assert amount("steps", "10", "s", "10", 10, 10).status == SAME
+    assert amount("steps", "10", "s", "4", 4, 10, 0.2).fraction == 0.4
+    with pytest.raises(ValueError, match="fraction"):
+        Setting("length", "p", "s", "o", REDUCED)                      # a reduced row states its fraction
+    with pytest.raises(ValueError, match="status"):
+        Setting("length", "p", "s", "o", "roughly")
+
+
+def test_a_quick_run_claims_nothing_and_a_full_run_needs_its_table():
+    for table in ([], [_row(SAME)], [_row(DIFFERS)], [_row(REDUCED, 0.01)]):
+        assert decide(True, True, table) == decide(True, False, table) == QUICK
+    with pytest.raises(ValueError, match="table"):
+        decide(False, True, [])
+    with pytest.raises(ValueError, match="criterion"):
+        decide(False, None, [_row(SAME)])
+
+
+@pytest.mark.parametrize("name", sorted(REPROS.names()))
+def test_every_declared_protocol_table_says_where_the_paper_states_each_value(name):
+    repro = REPROS.get(name)
+    for quick in (False, True):
+        table = repro.table(ReproResult(name, repro.paper, "", "", quick=quick))
+        assert table and {row.what for row in table} >= {"data"}
+        assert all(row.status in STATUSES for row in table)
+        for row in table:
+            assert row.source or row.paper.startswith("not stated"), row   # a value comes with where it is said
+            assert row.why or row.status not in (DIFFERS,), row              # a difference says why
+        assert len(table_text(table)) == len(table) and all(len(cells) == 5 for cells in table_text(table))
+
+
+def test_a_result_from_before_the_tables_is_judged_again_on_loading(tmp_path):
+    legacy = {"name": "mode-collapse", "paper": "p", "protocol": "toy_ring", "verdict":
+              "does not reproduce at this protocol", "summary": "The plain GAN covered 8 modes.", "rows": [],
+              "figures": [], "quick": False, "seconds": 1.0, "device": "cpu", "extra": {}}
+    (tmp_path / "results.json").write_text(json.dumps(legacy))
+    result = load_result(tmp_path)
+    assert result.verdict == PROTOCOL_DIFFERS and result.holds is False
+    assert result.summary.startswith("No verdict on the paper's claim") and "batch (" in result.summary
+    assert result.summary.endswith("The plain GAN covered 8 modes.")
+    differing = {row.what for row in result.table if row.status == DIFFERS}
+    assert {"data", "optimiser", "batch", "unrolling"} <= differing
 
 
 def test_verdict_rules_on_hand_made_numbers():
@@ -136,17 +196,28 @@ def test_results_doc_from_hand_made_results(tmp_path):
         (root / folder).mkdir(parents=True)
         Image.new("RGB", (1500, 300), "white").save(root / folder / "figure1.png")
         result = ReproResult(name="gan1d", paper="Goodfellow et al. 2014, Figure 1", protocol=f"p {folder}",
-                             verdict=NOT_IN_FULL if quick else REPRODUCES, summary=f"s {folder}",
+                             verdict=QUICK if quick else REPRODUCES, summary=f"s {folder}",
                              rows=[Row("(d) KS(p_g, p_data)", value, 0.0)], figures=["figure1.png"], quick=quick,
-                             seconds=12.0, device="test CPU")
+                             seconds=12.0, device="test CPU", holds=True,
+                             table=[Setting("z", "uniform", "Figure 1", f"normal {folder}", SAME)])
         (root / folder / "results.json").write_text(json.dumps(asdict(result)))
     doc = write_results_doc(root, tmp_path / "docs" / "RESULTS.md")
     text = doc.read_text()
     assert "| full | **reproduces** | 12 s | test CPU |" in text
-    assert "| quick | **not run in full** | 12 s | test CPU |" in text
+    assert "| quick | **quick run: claims nothing** | 12 s | test CPU |" in text
+    assert "| z | uniform | Figure 1 | normal gan1d | same |" in text                  # the full run's table
     assert "| (d) KS(p_g, p_data) | 0.01 | 0.2 | 0 |" in text
     assert "![gan1d figure1.png (full)](img/repro/gan1d-full-figure1.png)" in text
     assert Image.open(tmp_path / "docs" / "img" / "repro" / "gan1d-full-figure1.png").width == FIGURE_WIDTH
     for name in set(REPROS.names()) - {"gan1d"}:
         assert f"## `{name}`" in text
     assert text.count("Not run (") == len(REPROS.names()) - 1
+    kept = json.loads((tmp_path / "docs" / "repro" / "gan1d-full.json").read_text())
+    assert kept["table"][0]["ours"] == "normal gan1d"
+    # rewritten without the runs folder: from the results kept beside the document, figures and all
+    import shutil
+
+    shutil.rmtree(root)
+    again = write_results_doc(root, tmp_path / "docs" / "RESULTS.md").read_text()
+    assert again == text
+    assert (tmp_path / "docs" / "img" / "repro" / "gan1d-full-figure1.png").is_file()

@@ -131,12 +131,11 @@ def run_sections(run: Path, work: Path) -> list[str]:
     return sections
 
 
-VERDICT_CLASS = {"reproduces": "reproduces", "does not reproduce at this protocol": "does-not",
-                 "not run in full": "not-run"}
+VERDICT_CLASS = {"reproduces": "reproduces", "does not reproduce": "does-not"}   # any other: "not-run"
 
 
 def repro_sections(folder: Path) -> tuple[str, list[str]]:
-    from ..repro import load_result
+    from ..repro import TABLE_HEADER, load_result, table_text
 
     result = load_result(folder)
     css = VERDICT_CLASS.get(result.verdict, "not-run")
@@ -146,6 +145,9 @@ def repro_sections(folder: Path) -> tuple[str, list[str]]:
                 f"{html.escape(result.device)}.</p>",
                 f"<h2>Summary</h2><p>{html.escape(result.summary)}</p>",
                 f"<h2>Protocol</h2><p>{html.escape(result.protocol)}</p>"]
+    if result.table:
+        sections.append("<h2>Protocol table: the paper's settings beside ours</h2>"
+                        + table(TABLE_HEADER, table_text(result.table), "rows"))
     rows = [[row.what, number(row.ours) + (f" ± {number(row.spread)}" if row.spread is not None else ""),
              number(row.paper) if row.paper is not None else "-", row.note] for row in result.rows]
     if rows:

@@ -5,6 +5,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..ablation import Summary, Variant, run_ablation
+from ..config import load_config
 from . import Row
 
 QUIET = ("train.progress=false", "train.tensorboard=false")
@@ -42,3 +43,11 @@ def grid_rows(summary: Summary, keys: list[str], paper: dict[tuple[str, str], fl
 
 def mean_of(summary: Summary, variant: str, key: str) -> float:
     return next(v["mean"][key] for v in summary.variants if v["name"] == variant)
+
+
+def preset_value(preset: str, overrides: list[str], key: str):
+    """The value of dotted `key` (e.g. "train.steps") in `preset` under `overrides`: what a grid run used."""
+    value = load_config(bundled(preset), list(overrides))
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value

@@ -20,6 +20,7 @@ from ..engine.checkpoint import load_checkpoint, load_state
 from ..engine.loop import CHECKPOINT
 from ..models import rebuild
 from ..runner import train
+from . import DIFFERS, NOT_STATED, SAME, UNKNOWN, Setting
 
 FULL_STEPS = 5000           # the dcgan_fashion preset's own length
 QUICK_STEPS = 20
@@ -34,6 +35,21 @@ def dcgan_config(quick: bool, seed: int = 0) -> RunConfig:
     overrides = [f"seed={seed}", f"train.steps={QUICK_STEPS if quick else FULL_STEPS}", "train.progress=false",
                  "train.tensorboard=false", "train.sample_every=1000", "train.ckpt_every=1000"]
     return load_config(preset, overrides + list(QUICK_OVERRIDES if quick else ()))
+
+
+RADFORD = "Radford et al. 2016"
+
+
+def training_rows(quick: bool) -> list[Setting]:
+    """How the DCGAN both reproductions read was trained, beside section 4 of the paper."""
+    config = dcgan_config(quick)
+    adam = f"Adam, lr {config.optim.g.lr:g}, beta1 {config.optim.g.beta1:g}"
+    return [Setting("optimiser", "Adam, lr 0.0002, beta1 0.5", f"{RADFORD}, section 4", adam,
+                    SAME if adam == "Adam, lr 0.0002, beta1 0.5" else DIFFERS),
+            Setting("batch", "128", f"{RADFORD}, section 4", str(config.train.batch_size),
+                    SAME if config.train.batch_size == 128 else DIFFERS, "the dcgan_fashion preset's batch"),
+            Setting("length", NOT_STATED + " for the Imagenet-1k DCGAN", "",
+                    f"{config.train.steps:,} steps of batch {config.train.batch_size}", UNKNOWN)]
 
 
 def trained_dcgan(run_dir: Path, quick: bool) -> Path:

@@ -7,6 +7,9 @@ The stages come from one run of the `gan1d` preset (N(4, 0.5^2) data, k = 5 D st
 ordinary run continued through `runner.train`, so the figure shows what `ganforge train gan1d` trains.
 Measured per stage: |D - D*| (D* = p_data / (p_data + p_g) from kernel density estimates), the
 Kolmogorov-Smirnov distance between p_g and p_data, and mean |D(x) - 1/2| over data samples.
+
+The figure is a schematic: it states no data, networks or length, so most of its protocol table is
+"unknown"; its caption does say z is drawn uniformly, where ganforge draws z ~ N(0, I).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from ..metrics.optimal_d import discriminator_gap
 from ..models import discriminator_probability, rebuild
 from ..runner import train
 from ..viz import join_pictures, save_density_1d
-from . import ReproResult, Row, judge, register_repro
+from . import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Row, Setting, register_repro
 from .common import QUIET, bundled
 
 CONVERGE = 500          # D-only steps of stage (b)
@@ -75,9 +78,33 @@ def measure(run_dir: Path, picture: Path, title: str) -> dict[str, float]:
     return stats
 
 
+GOODFELLOW = "Goodfellow et al. 2014"
+
+
+def table(result: ReproResult) -> list[Setting]:
+    """Figure 1's caption and Algorithm 1 beside the `gan1d` preset (its stages from `extra["steps"]`)."""
+    steps = result.extra.get("steps") or protocol(result.quick)
+    config = load_config(bundled("gan1d"))
+    return [
+        Setting("data", NOT_STATED + " (a drawn 1-D density)", f"{GOODFELLOW}, Figure 1",
+                f"N({config.data.mean:g}, {config.data.std:g}^2)", UNKNOWN),
+        Setting("z", "uniform ('in this case')", f"{GOODFELLOW}, Figure 1 caption",
+                f"N(0, 1), {config.model.z_dim}-d", DIFFERS, "ganforge draws z ~ N(0, I) only"),
+        Setting("networks", NOT_STATED, "", f"MLPs of width {config.model.g_channels}, depth {config.model.depth}",
+                UNKNOWN),
+        Setting("loss", "minimax; G maximising log D(G(z)) in practice", f"{GOODFELLOW}, section 3",
+                config.loss.name, SAME if config.loss.name == "ns" else DIFFERS),
+        Setting("D steps per G step (k)", "k = 1 in the paper's experiments; the figure states none",
+                f"{GOODFELLOW}, Algorithm 1", f"k = {config.train.n_dis}; (b): {steps['b_dis']} D steps", UNKNOWN),
+        Setting("length", NOT_STATED, "", f"{steps['d']:,} steps to (d)", UNKNOWN),
+        Setting("metric", "none (the figure is a drawing)", f"{GOODFELLOW}, Figure 1",
+                "KS(p_g, p_data) and mean |D - 1/2| at (d); |D - D*| per stage", UNKNOWN),
+    ]
+
+
 @register_repro("gan1d", "Goodfellow et al. 2014, Figure 1",
-                "p_data, p_g and D(x) at stages (a)-(d) of 1-D training, with |D - D*| measured per stage")
-def run(out: Path, quick: bool) -> ReproResult:
+                "p_data, p_g and D(x) at stages (a)-(d) of 1-D training, with |D - D*| measured per stage", table)
+def run(out: Path, quick: bool, budget: float | None) -> ReproResult:
     steps = protocol(quick)
     runs = out / "runs"
     if runs.exists():
@@ -118,5 +145,4 @@ def run(out: Path, quick: bool) -> ReproResult:
                   f"steps; (b) (a) + {steps['b_dis']} D steps and one G step; (c) (b) + {steps['c']} steps; "
                   f"(d) (a) continued to {steps['d']} steps. {N} samples per stage; D* from Gaussian KDEs. "
                   "The paper's figure has no numbers: the rows give 0 where it states p_g = p_data, D = 1/2."),
-        verdict=judge(quick, ok), summary=summary, rows=rows,
-        figures=["figure1.png"], extra={"stages": stages})
+        holds=ok, summary=summary, rows=rows, figures=["figure1.png"], extra={"stages": stages, "steps": steps})
