@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from ganforge.checks import check_config
 from ganforge.config import GrowthConfig, make_config
 from ganforge.engine.checkpoint import load_checkpoint
 from ganforge.engine.growth import Schedule, blend_real
@@ -86,7 +87,7 @@ def test_resumed_mid_fade_continues_exactly(tiny_images, tmp_path):
     (["model.name=pggan", "growth.stable_images=lots"], "growth.stable_images' must be int")])
 def test_bad_growth_settings_are_rejected(overrides, message):
     with pytest.raises(ConfigError, match=message):
-        make_config({}, overrides)
+        check_config(make_config({}, overrides))
 
 
 @pytest.mark.parametrize("preset", ["pggan_folder", "pggan_celeba128"])

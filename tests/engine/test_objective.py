@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganforge.checks import config_warnings
+from ganforge.checks import check_config, config_warnings
 from ganforge.config import LossConfig, ModelConfig, make_config
 from ganforge.engine.objective import Objective
 from ganforge.engine.stats import Stats
@@ -92,4 +92,4 @@ def test_smoothing_fake_labels_is_allowed_with_a_warning_that_says_why():
 ])
 def test_inconsistent_switches_are_rejected(tree, message):
     with pytest.raises(ConfigError, match=message):
-        make_config(tree)
+        check_config(make_config(tree))

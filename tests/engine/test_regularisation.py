@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganforge.checks import config_warnings
+from ganforge.checks import check_config, config_warnings
 from ganforge.config import LossConfig, RegConfig, make_config
 from ganforge.data import build_dataset
 from ganforge.engine import objective as objective_module
@@ -86,4 +86,14 @@ def test_warnings_for_penalties_with_batch_norm_and_an_unconstrained_critic():
     ("model.d_sn=maybe", "model.d_sn' must be bool")])
 def test_bad_regulariser_settings_are_rejected(override, message):
     with pytest.raises(ConfigError, match=message):
-        make_config({}, [override])
+        check_config(make_config({}, [override]))
+
+
+def test_rpgan_with_r1_and_r2_trains_and_logs_both_penalties(tmp_path):
+    """R3GAN's objective (Huang et al. 2024): the relativistic pairing loss with zero-centred penalties on
+    real and generated samples, lazily every other step."""
+    config = make_config({}, toy_overrides(tmp_path, steps=4) + [
+        "loss.name=rpgan", "reg.r1=0.5", "reg.r2=0.5", "reg.every=2", "train.log_every=2"])
+    run = train(config, run_dir=tmp_path / "run")
+    records = [json.loads(line) for line in (run.run_dir / "log.jsonl").read_text().splitlines()]
+    assert all(r["reg/r1"] > 0 and r["reg/r2"] > 0 for r in records)

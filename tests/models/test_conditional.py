@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from ganforge.config import ModelConfig
+from ganforge.checks import check_config
+from ganforge.config import ModelConfig, make_config
 from ganforge.errors import ConfigError
 from ganforge.models import build_models
 
@@ -84,4 +85,4 @@ def test_labels_need_labelled_data():
 
 def test_cbn_is_refused_for_the_mlp():
     with pytest.raises(ConfigError, match=r"model.g_label=cbn is not supported by model.name=mlp \(choose none or concat\)"):
-        build_models(ModelConfig(name="mlp", g_label="cbn", d_label="acgan"), (2,), num_classes=3)
+        check_config(make_config({}, ["model.name=mlp", "model.g_label=cbn", "model.d_label=acgan"]))
