@@ -2,49 +2,84 @@
 against a plain hand-written PyTorch loop of the same networks, all in one run.
 
 Rows are timed in alternating rounds (every row once per round, best round kept) so that background load
-affects them alike; only ratios between rows of one run are meaningful on a shared machine. FLOPs are
-counted once, on the default row in eager float32, by torch's FlopCounterMode (matmuls and convolutions,
-forward and backward); the achieved rate of every row is that count times its images/s, set against a
-matrix-multiply peak measured in the same run at the precision the row computes in.
+affects them alike; only ratios between rows of one run are meaningful on a shared machine. The switch rows
+come from the speed-switch tables (`ganforge.speed`): one row per value of each switch, so a new value is
+measured without a change here. FLOPs are counted once, on the default row, by torch's FlopCounterMode
+(matmuls and convolutions, forward and backward); the achieved rate of every row is that count times its
+images/s, set against a ceiling for the precision the row computes in: the best of several large matrix
+products on all of torch's threads measured in the same run and, on the CPU, the cores' theoretical float32
+rate when it can be read, so that no workload can read above 100%.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from . import speed
 from .config import RunConfig, make_config, to_dict
 from .data import Dataset, build_dataset
 from .engine.distributed import pick_device
 from .engine.training import Training
 from .errors import GanforgeError
-from .models import build_models
+from .models import build_models, uses_labels
 from .plain_loop import PlainLoop
 
-# switch name -> the overrides that turn it on; "best" rows combine the ones that pay on that device
-SWITCHES: dict[str, tuple[str, ...]] = {
-    "channels_last": ("train.channels_last=true",),
-    "adam=foreach": ("optim.impl=foreach",),
-    "adam=fused": ("optim.impl=fused",),
-    "bf16": ("train.amp=bf16",),
-    "fp16": ("train.amp=fp16",),
-    "compile": ("train.compile=default",),
-    "compile=max-autotune": ("train.compile=max-autotune-no-cudagraphs",),
-    "compile=cudagraphs": ("train.compile=reduce-overhead",),
+# combinations of switches that pay on a device, one row each; the single switches come from the tables
+BEST: dict[str, tuple[str, ...]] = {
     "best=bf16+compile": ("train.amp=bf16", "train.channels_last=true", "optim.impl=fused",
                           "train.compile=default"),
     "best=bf16+cudagraphs": ("train.amp=bf16", "train.channels_last=true", "optim.impl=fused",
                              "train.compile=reduce-overhead"),
 }
-# left out of the CPU's default list: CUDA graphs do not exist there, and float16 ran at 0.05x float32 on
-# this project's 2-core CPU (docs/speed.md); `--switch fp16` still measures it
-GPU_ONLY = ("fp16", "compile=cudagraphs", "best=bf16+cudagraphs")
+CHANNELS_LAST = "train.channels_last"  # a plain boolean, so it has no table in `speed`
 DEFAULT = "default"
 PLAIN = "plain loop"
+FP32 = "fp32"
+TF32 = "tf32"
+CPU_SIZES = (256, 512, 1024, 2048, 4096)  # sides of the square products the peak is the best of
+CUDA_SIZES = (2048, 4096, 8192)
+
+
+def switch_rows() -> dict[str, tuple[str, ...]]:
+    """Every row `bench` can measure besides the default and the plain loop, name -> its overrides: each
+    value of `train.channels_last` and of each speed switch (`speed.SWITCHES`), then the BEST combinations."""
+    rows = {f"{CHANNELS_LAST}={v}": (f"{CHANNELS_LAST}={v}",) for v in ("true", "false")}
+    rows.update({f"{key}={value}": (f"{key}={value}",)
+                 for key, table in speed.SWITCHES.items() for value in table})
+    return rows | BEST
+
+
+def _runs_by_default_on(override: str, device: torch.device) -> bool:
+    """Whether a row with this override is measured without `--switch` on `device`: everything on CUDA; on
+    other devices what its table entry allows (`speed.Switch.bench_on_cpu`, `cuda_only`)."""
+    key, _, value = override.partition("=")
+    entry = speed.SWITCHES.get(key, {}).get(value)
+    return device.type == "cuda" or entry is None or (entry.bench_on_cpu and not entry.cuda_only)
+
+
+def default_rows(config: RunConfig, device: torch.device) -> list[str]:
+    """The rows measured without `--switch`: those that change `config` and run by default on `device`."""
+    def changes(override: str) -> bool:
+        key, _, value = override.partition("=")
+        current = functools.reduce(getattr, key.split("."), config)
+        return str(current).lower() != value
+
+    return [name for name, overrides in switch_rows().items()
+            if any(map(changes, overrides)) and all(_runs_by_default_on(o, device) for o in overrides)]
+
+
+def precision_of(config: RunConfig) -> str:
+    """The precision a config's matmuls and convolutions run in: its `train.amp` value when that autocasts,
+    else float32."""
+    return config.train.amp if speed.AMP[config.train.amp].dtype else FP32
 
 
 @dataclass
@@ -53,7 +88,7 @@ class Row:
     overrides: tuple[str, ...] = ()
     train_images_per_s: float | None = None   # real images shown to D per second
     sample_images_per_s: float | None = None  # G forward passes in eval mode, no gradients
-    precision: str = "fp32"
+    precision: str = FP32                     # `precision_of` its config: which ceiling it is set against
     error: str | None = None                  # why the row has no figures (refused, or failed)
 
 
@@ -67,7 +102,9 @@ class BenchResult:
     data: str
     threads: int
     torch_version: str
-    peaks: dict[str, float] = field(default_factory=dict)   # matmul FLOP/s by precision
+    measured_peaks: dict[str, float] = field(default_factory=dict)  # best matmul FLOP/s by precision
+    theoretical_fp32: float | None = None  # the CPU's float32 FLOP/s from cores x clock x FMA width
+    peaks: dict[str, float] = field(default_factory=dict)  # the ceiling each precision's rows are set against
     train_flops_per_image: float = 0.0
     sample_flops_per_image: float = 0.0
     rows: list[Row] = field(default_factory=list)
@@ -78,12 +115,6 @@ class BenchResult:
     def row(self, name: str) -> Row | None:
         return next((r for r in self.rows if r.name == name and r.train_images_per_s), None)
 
-    def peak_for(self, row: Row) -> tuple[str, float]:
-        """The peak a row is compared with: bf16 for half precision; else TF32 on CUDA (cuDNN runs float32
-        convolutions in TF32 by default) or float32."""
-        key = "bf16" if row.precision in ("bf16", "fp16") else ("tf32" if "tf32" in self.peaks else "fp32")
-        return key, self.peaks.get(key, 0.0)
-
     def derived(self, row: Row) -> dict:
         out: dict = {}
         if not row.train_images_per_s:
@@ -93,8 +124,8 @@ class BenchResult:
             if base is not None:
                 out[key] = row.train_images_per_s / base.train_images_per_s
         rate = row.train_images_per_s * self.train_flops_per_image
-        peak_key, peak = self.peak_for(row)
-        out.update(train_flops_per_s=rate, peak=peak_key, share_of_peak=rate / peak if peak else None)
+        peak = self.peaks.get(row.precision)
+        out.update(train_flops_per_s=rate, peak=row.precision, share_of_peak=rate / peak if peak else None)
         return out
 
     def markdown(self) -> str:
@@ -103,8 +134,11 @@ class BenchResult:
                  f"{self.data}",
                  "",
                  f"FLOPs per image: training {self.train_flops_per_image / 1e9:.3f} GFLOP, sampling "
-                 f"{self.sample_flops_per_image / 1e9:.3f} GFLOP; matmul peaks: "
-                 + ", ".join(f"{k} {v / 1e12:.2f} TFLOP/s" for k, v in self.peaks.items()),
+                 f"{self.sample_flops_per_image / 1e9:.3f} GFLOP; matmul peaks measured: "
+                 + ", ".join(f"{k} {v / 1e12:.3f}" for k, v in self.measured_peaks.items())
+                 + (f"; theoretical fp32 {self.theoretical_fp32 / 1e12:.3f}" if self.theoretical_fp32 else "")
+                 + "; ceilings (the larger): " + ", ".join(f"{k} {v / 1e12:.3f}" for k, v in self.peaks.items())
+                 + " TFLOP/s",
                  "",
                  "| switch | train images/s | x default | x plain loop | sample images/s | achieved TFLOP/s "
                  "| share of peak |",
@@ -136,16 +170,21 @@ def _seconds(fn: Callable[[], None], repeats: int, device: torch.device) -> floa
     return time.perf_counter() - start
 
 
-def matmul_peak(device: torch.device, dtype: torch.dtype, tf32: bool = False) -> float:
-    """Best FLOP/s of a square matrix product (8192 on CUDA, timed with CUDA events; 1024 on the CPU)."""
-    n = 8192 if device.type == "cuda" else 1024
+def _dtype(precision: str) -> torch.dtype:
+    return torch.float32 if precision in (FP32, TF32) else getattr(torch, speed.AMP[precision].dtype)
+
+
+def matmul_rate(device: torch.device, precision: str, n: int, repeats: int = 3) -> float:
+    """Best FLOP/s of one n x n matrix product over `repeats` (after an untimed one), on all of torch's
+    threads; on CUDA timed with CUDA events."""
+    dtype = _dtype(precision)
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    precision = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("high" if tf32 else "highest")  # float32 matmuls in TF32 or not
+    saved = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high" if precision == TF32 else "highest")  # float32 in TF32 or not
     try:
         a @ b
         best = float("inf")
-        for _ in range(10):
+        for _ in range(repeats):
             if device.type == "cuda":
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
@@ -156,15 +195,84 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, tf32: bool = False) ->
             else:
                 best = min(best, _seconds(lambda: a @ b, 1, device))
     finally:
-        torch.set_float32_matmul_precision(precision)
+        torch.set_float32_matmul_precision(saved)
     return 2 * n ** 3 / best
 
 
-def measure_peaks(device: torch.device) -> dict[str, float]:
-    if device.type == "cuda":
-        return {"bf16": matmul_peak(device, torch.bfloat16), "tf32": matmul_peak(device, torch.float32, True),
-                "fp32": matmul_peak(device, torch.float32)}
-    return {"fp32": matmul_peak(device, torch.float32), "bf16": matmul_peak(device, torch.bfloat16)}
+def matmul_peak(device: torch.device, precision: str, budget_s: float = 1.0) -> tuple[float, int]:
+    """The best FLOP/s of square products of growing sides, and the side that reached it. A side is tried
+    only while one product of it would take at most `budget_s` at the best rate so far: a CPU without
+    bfloat16 units multiplies bfloat16 matrices about 100x slower than float32 ones."""
+    best, side = 0.0, 0
+    for n in CUDA_SIZES if device.type == "cuda" else CPU_SIZES:
+        if best and 2 * n ** 3 / best > budget_s:
+            break
+        rate = matmul_rate(device, precision, n)
+        if rate > best:
+            best, side = rate, n
+    return best, side
+
+
+class PeakMeter:
+    """The matmul peak of each precision (TF32's beside float32's on CUDA): first the best over growing sides
+    (`matmul_peak`), then measured again at the best side in every round of the rows, so that the peak gets
+    as many chances at a quiet moment of a shared machine as the rows do."""
+
+    def __init__(self, device: torch.device, precisions: set[str]) -> None:
+        self.device = device
+        wanted = sorted(precisions | {FP32} | ({TF32} if device.type == "cuda" else set()))
+        self.best = {p: matmul_peak(device, p) for p in wanted}  # precision -> (FLOP/s, side)
+
+    def remeasure(self) -> None:
+        for p, (rate, side) in self.best.items():
+            self.best[p] = max(rate, matmul_rate(self.device, p, side)), side
+
+    @property
+    def rates(self) -> dict[str, float]:
+        return {p: rate for p, (rate, _) in self.best.items()}
+
+
+def theoretical_fp32(cpuinfo: str, max_mhz: float | None, threads: int) -> float | None:
+    """The float32 FLOP/s that `threads` cores of the CPU `cpuinfo` (the text of /proc/cpuinfo) can reach:
+    cores x clock x FLOPs per cycle, where FLOPs per cycle = 2 FMA units x lanes (16 with avx512f, 8 with
+    avx2 and fma) x 2 (an FMA is a multiply and an add). Two FMA units is what x86 server cores have had since
+    Haswell and Zen 2, and the most any has, so the figure is a ceiling. Cores: `threads`, at most the
+    physical cores (logical CPUs over `siblings` / `cpu cores`). Clock: `max_mhz`, else the highest `cpu MHz`
+    listed. None when the vector flags or the clock cannot be read."""
+    flags = re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)
+    names = set(flags.group(1).split()) if flags else set()
+    lanes = 16 if "avx512f" in names else 8 if {"avx2", "fma"} <= names else 0
+    listed = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", cpuinfo, re.M)]
+    mhz = max_mhz or max(listed, default=0.0)
+    logical = len(re.findall(r"^processor\s*:", cpuinfo, re.M))
+    siblings, cores = (int(m.group(1)) if (m := re.search(rf"^{key}\s*:\s*(\d+)", cpuinfo, re.M)) else 0
+                       for key in ("siblings", "cpu cores"))  # logical and physical CPUs of one package
+    physical = logical * cores // siblings if siblings and cores else logical
+    if not (lanes and mhz and physical):
+        return None
+    return min(threads, physical) * mhz * 1e6 * 2 * lanes * 2
+
+
+def cpu_theoretical_fp32(threads: int) -> float | None:
+    """`theoretical_fp32` of this machine (Linux: /proc/cpuinfo, and the highest clock from cpufreq, the
+    figure lscpu shows as max MHz); None where it cannot be read."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    try:  # kHz
+        max_mhz = int(Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").read_text()) / 1000
+    except (OSError, ValueError):
+        max_mhz = None
+    return theoretical_fp32(cpuinfo, max_mhz, threads)
+
+
+def ceilings(measured: dict[str, float], theoretical: float | None) -> dict[str, float]:
+    """The FLOP/s each precision's rows are set against. float32: the largest of its measured peak, TF32's
+    (cuDNN runs float32 convolutions in TF32 by default) and the theoretical figure; a half precision: the
+    larger of its own peak and float32's, since autocast leaves part of the work in float32."""
+    fp32 = max(measured.get(FP32, 0.0), measured.get(TF32, 0.0), theoretical or 0.0)
+    return {FP32: fp32} | {p: max(rate, fp32) for p, rate in measured.items() if p not in (FP32, TF32)}
 
 
 def bench_data(config: RunConfig) -> tuple[Dataset, str]:
@@ -174,7 +282,7 @@ def bench_data(config: RunConfig) -> tuple[Dataset, str]:
         return build_dataset(config.data), config.data.name
     except GanforgeError as exc:
         channels, side = config.data.channels or 3, config.data.resolution
-        classes = 10 if config.model.g_label != "none" or config.model.d_label != "none" else 0
+        classes = 10 if uses_labels(config.model) else 0
         images = torch.randint(0, 256, (4096, channels, side, side), dtype=torch.uint8)
         labels = torch.randint(0, classes, (4096,)) if classes else None
         return Dataset(images, labels, classes, "random"), f"random {channels}x{side}x{side} ({exc})"
@@ -188,15 +296,13 @@ class _Trained:
 
 
 def _ganforge_row(config: RunConfig, dataset: Dataset, device: torch.device) -> tuple[_Trained, Training]:
-    training = Training(config, Dataset(dataset.samples, dataset.labels, dataset.num_classes, dataset.name),
-                        device)
+    training = Training(config, dataset, device)
     n = config.train.batch_size
-    autocast = training._autocast
 
     @torch.no_grad()
     def sample() -> None:
         training.G.eval()
-        with autocast():
+        with training.autocast():
             training.fast_G(training.sample_z(n), training.sample_y(n))
         training.G.train()
 
@@ -228,7 +334,7 @@ class _Unattributed(contextlib.nullcontext):
     parents = {"Global"}
 
 
-def _count_flops(fn: Callable[[], object]) -> int:
+def count_flops(fn: Callable[[], object]) -> int:
     counter = FlopCounterMode(display=False)
     counter.mod_tracker = _Unattributed()
     with counter:
@@ -239,40 +345,37 @@ def _count_flops(fn: Callable[[], object]) -> int:
 def bench(config: RunConfig, label: str = "config", steps: int = 20, rounds: int = 3, warmup: int = 3,
           switches: list[str] | None = None, plain: bool = True,
           log: Callable[[str], None] = lambda line: None) -> BenchResult:
-    """Time `config`'s training step and sampling by default, with each switch in `switches` (default: all
-    of `SWITCHES`, those in `GPU_ONLY` only on CUDA), and the plain loop; a row a switch cannot run on this
-    device is kept with the reason instead of figures."""
+    """Time `config`'s training step and sampling by default, with each row of `switch_rows` named in
+    `switches` (default: `default_rows`), and the plain loop; a row that cannot run on this device is kept
+    with the reason instead of figures."""
     device = pick_device(config.train.device)
     if config.growth.stable_images:  # a growing model is measured at its final resolution
         config = make_config({**to_dict(config), "growth": {}})
-    names = [s for s in switches if s != DEFAULT] if switches is not None else [
-        s for s in SWITCHES if device.type == "cuda" or s not in GPU_ONLY]
-    unknown = [s for s in names if s not in SWITCHES]
+    known = switch_rows()
+    names = [s for s in switches if s != DEFAULT] if switches is not None else default_rows(config, device)
+    unknown = [s for s in names if s not in known]
     if unknown:
-        raise GanforgeError(f"unknown switch {unknown[0]!r}; choose from {', '.join(SWITCHES)}")
+        raise GanforgeError(f"unknown switch {unknown[0]!r}; choose from {', '.join([DEFAULT, *known])}")
     dataset, data_name = bench_data(config)
     result = BenchResult(label, torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
                          config.train.batch_size, steps, rounds, data_name, torch.get_num_threads(),
                          torch.__version__)
-    log(f"measuring matmul peaks on {result.device}")
-    result.peaks = measure_peaks(device)
-
     live: dict[str, _Trained] = {}
     base = to_dict(config)
     for name in [DEFAULT, *names]:
-        overrides = SWITCHES.get(name, ())
+        overrides = known.get(name, ())
         row = Row(name, overrides)
         result.rows.append(row)
         try:
             row_config = make_config(base, list(overrides))
-            row.precision = {"none": "fp32"}.get(row_config.train.amp, row_config.train.amp)
+            row.precision = precision_of(row_config)
             trained, training = _ganforge_row(row_config, dataset, device)
             if name == DEFAULT:
-                result.train_flops_per_image = _count_flops(trained.step) / (
+                result.train_flops_per_image = count_flops(trained.step) / (
                     config.train.batch_size * config.train.n_dis)
                 with torch.no_grad():
                     training.G.eval()
-                    result.sample_flops_per_image = _count_flops(
+                    result.sample_flops_per_image = count_flops(
                         lambda: training.G(training.sample_z(config.train.batch_size),
                                            training.sample_y(config.train.batch_size))) / config.train.batch_size
                     training.G.train()
@@ -291,6 +394,9 @@ def bench(config: RunConfig, label: str = "config", steps: int = 20, rounds: int
             _seconds(live[PLAIN].step, warmup, device)
         except Exception as exc:  # noqa: BLE001
             row.error = f"failed: {exc}".splitlines()[0]
+
+    log(f"measuring matmul peaks on {result.device}")
+    meter = PeakMeter(device, {row.precision for row in result.rows if row.name in live})
 
     by_name = {row.name: row for row in result.rows}
     best: dict[str, tuple[float, float]] = {}
@@ -313,6 +419,10 @@ def bench(config: RunConfig, label: str = "config", steps: int = 20, rounds: int
             n = config.train.batch_size
             old = best.get(name, (0.0, 0.0))
             best[name] = (max(old[0], images / train_s), max(old[1], steps * n / sample_s))
+        meter.remeasure()
+    result.measured_peaks = meter.rates
+    result.theoretical_fp32 = cpu_theoretical_fp32(torch.get_num_threads()) if device.type == "cpu" else None
+    result.peaks = ceilings(result.measured_peaks, result.theoretical_fp32)
     for name, (train_rate, sample_rate) in best.items():
         if by_name[name].error is None:
             by_name[name].train_images_per_s, by_name[name].sample_images_per_s = train_rate, sample_rate
