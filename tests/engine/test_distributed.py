@@ -39,6 +39,7 @@ def mlp(tmp: Path, steps: int = 12, extra: tuple[str, ...] = ()) -> list[str]:
 
 
 GP = ("reg.gp=1", "eval.every=6", "eval.metrics=modes", "eval.n=300")
+BN_EVAL = ("eval.every=3", "eval.metrics=swd", "eval.n=64")  # samples in eval mode read batch-norm statistics
 EVAL_N = 301  # generated samples in the evaluation test: not a multiple of the ranks
 
 
@@ -62,8 +63,8 @@ def scenarios(tmp: Path) -> dict[str, dict]:
         "bf16": {"overrides": mlp(tmp, steps=6, extra=("train.amp=bf16", "optim.impl=foreach"))},
         "compiled": {"overrides": mlp(tmp, steps=4, extra=("train.compile=default", "train.ckpt_every=4",
                                                            "train.sample_every=4"))},
-        "sn_bn": {"overrides": [*image_overrides(tmp / "images8.npz", tmp, steps=6), "model.d_sn=true",
-                                "model.g_sn=true"]},
+        "sn_bn": {"overrides": [*image_overrides(npz, tmp, steps=6), "data.resolution=16", "model.d_sn=true",
+                                "model.g_sn=true", *BN_EVAL]},
         "grow": {"overrides": [f"out_dir={tmp}", "data.name=npz", f"data.root={npz}", "data.resolution=16",
                                "model.name=pggan", "model.z_dim=8", "model.g_channels=8", "model.d_channels=8",
                                "train.steps=10", "train.batch_size=8", "train.log_every=5", "train.ckpt_every=5",
@@ -75,6 +76,17 @@ def scenarios(tmp: Path) -> dict[str, dict]:
         "diverged": {"overrides": mlp(tmp), "nan_rank1_at": 3},
         "time_limit": {"overrides": mlp(tmp, extra=("train.time_limit=1000",)), "late_rank1_at": 4},
     }
+
+
+def buffers_of(rank: int) -> torch.nn.Module:
+    """A module whose buffers of five dtypes and shapes (a 0-d counter among them) depend on the rank."""
+    net = torch.nn.Module()
+    values = {"stats": torch.arange(5.0) + rank / 3, "count": torch.tensor(7 + rank),
+              "flags": torch.tensor([True, False, bool(rank)]), "f16": torch.full((2, 3), 1.5 + rank).half(),
+              "f64": torch.tensor([[1 / 3 + rank]], dtype=torch.float64)}
+    for key, value in values.items():
+        net.register_buffer(key, value)
+    return net
 
 
 def write_data(tmp: Path) -> None:
@@ -127,17 +139,31 @@ def _rank(rank: int, port: int, tmp: str) -> None:
 
     loop.Training = Recorded
     plain_step, plain_seconds = Recorded.train_step, loop.ThroughputClock.seconds
+    calls = {"run": 0, "steps": 0}  # collectives made from Python (DDP's own gradient all-reduces are not)
+    stepping = [False]
+    for collective in ("all_reduce", "broadcast", "all_gather"):
+        def counted(*args, _plain=getattr(dist, collective), **kwargs):
+            calls["run"] += 1
+            calls["steps"] += stepping[0]
+            return _plain(*args, **kwargs)
+
+        setattr(dist, collective, counted)
     outcomes = {}
     for name, s in scenarios(Path(tmp)).items():
         def step(self, s=s):
             if rank == 1 and self.step == s.get("sigint_rank1_at"):
                 os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C reaching one process
-            phase = plain_step(self)
+            stepping[0] = True
+            try:
+                phase = plain_step(self)
+            finally:
+                stepping[0] = False
             if rank == 1 and self.step == s.get("nan_rank1_at"):
                 self.stats.report("loss/d", float("nan"))
             return phase
 
         Recorded.train_step = step
+        calls.update(run=0, steps=0)
         late = s.get("late_rank1_at")
         loop.ThroughputClock.seconds = (plain_seconds if rank == 0 or late is None else
                                         lambda clock: 1e9 if made[-1].step >= late else 0.0)
@@ -151,7 +177,7 @@ def _rank(rank: int, port: int, tmp: str) -> None:
         except GanforgeError as exc:
             outcomes[name] = {"outcome": type(exc).__name__, "message": str(exc)}
         training = made[-1]
-        outcomes[name]["step"] = training.step
+        outcomes[name].update(step=training.step, collectives=dict(calls))
         watching[0] = False
         torch.save({"generator": training.G.state_dict(), "discriminator": training.D.state_dict(),
                     "generator_ema": training.ema.shadow.state_dict()}, Path(tmp) / f"{name}.rank{rank}.pt")
@@ -165,9 +191,14 @@ def _rank(rank: int, port: int, tmp: str) -> None:
     G, D, config = grown(Path(tmp))
     results = training_evaluator(config)(G, D)
     samples = generator_sampler(G, 7, world)(EVAL_N)
+    marked = buffers_of(rank)  # marked by sync_buffers, which sends nothing; settle sends rank 0's
+    world.sync_buffers(marked)
+    before_settle = {k: v.clone() for k, v in marked.state_dict().items()}
+    world.settle()
     leave(False)
     watching[0] = False
     torch.save(samples, Path(tmp) / f"samples.rank{rank}.pt")
+    torch.save({"before": before_settle, "after": marked.state_dict()}, Path(tmp) / f"settled.rank{rank}.pt")
     (Path(tmp) / f"rank{rank}.json").write_text(json.dumps({"outcomes": outcomes, "writes": writes,
                                                              "evaluation": results}))
     dist.destroy_process_group()
@@ -327,3 +358,48 @@ def test_a_share_a_minibatch_stddev_group_cannot_split_is_refused(tmp_path):
                               "model.mbstd_group=8"])
     with pytest.raises(ConfigError, match="each of the 2 processes .*: model.mbstd_group=8 must divide"):
         Training(config, build_dataset(config.data), torch.device("cpu"), World(rank=0, size=2))
+
+
+def test_settle_gives_every_rank_rank_0s_buffers_bit_for_bit(ranks):
+    """Five dtypes (a 0-d int64 counter, bools, float16 and float64 among them) go as raw bytes in one
+    broadcast and arrive bit for bit; `sync_buffers` alone only marks them and sends nothing."""
+    _, tmp = ranks
+    settled = [torch.load(tmp / f"settled.rank{r}.pt", weights_only=True) for r in range(RANKS)]
+    own = [buffers_of(r).state_dict() for r in range(RANKS)]
+    assert not torch.equal(own[0]["stats"], own[1]["stats"])
+    for r in range(RANKS):
+        for key, value in own[0].items():
+            after = settled[r]["after"][key]
+            assert after.dtype == value.dtype and after.shape == value.shape and torch.equal(after, value), key
+            assert torch.equal(settled[r]["before"][key], own[r][key]), key
+
+
+def test_a_step_makes_no_collective_of_its_own(ranks):
+    """Rank 0's buffers are sent when they are read (checkpoints, evaluations: `World.settle`), not after
+    every step as before, so inside a step only DDP's gradient all-reduces talk to the other rank. The
+    count over the whole run (the stop vote after every step, log records, buffers, evaluation) shows the
+    counter is live."""
+    reports, _ = ranks
+    for r in range(RANKS):
+        calls = reports[r]["outcomes"]["sn_bn"]["collectives"]
+        assert calls["steps"] == 0
+        assert calls["run"] >= 6
+
+
+def test_an_evaluation_with_batch_norm_reads_rank_0s_statistics_on_every_rank(ranks):
+    """Sampling in eval mode reads the batch-norm running statistics, which each rank's steps update from
+    its own share of the batch. The evaluation at the last step (every rank generating its share of the
+    samples) comes after rank 1 took rank 0's, so it is one process's evaluation of the checkpoint saved
+    at that step; with rank 1's own statistics, half of the samples would come from another generator."""
+    from ganforge.evaluation import training_evaluator
+    from ganforge.generate import load_generator
+    from ganforge.models import rebuild
+
+    _, tmp = ranks
+    payload = load_checkpoint(tmp / "sn_bn")
+    config = make_config(payload["config"])
+    G = load_generator(tmp / "sn_bn" / "checkpoint.pt", True)
+    logged = [json.loads(line) for line in (tmp / "sn_bn" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged] == [3, 6]
+    alone = training_evaluator(config)(G, rebuild(payload["models"], "discriminator"))
+    assert logged[-1]["swd"] == pytest.approx(alone["swd"], rel=1e-4)

@@ -335,12 +335,19 @@ class _Run:
         return save_picture(self.training, path) if self.writer else path
 
     def _save_checkpoint(self) -> None:
+        self._settle()
         if self.writer:
             save_checkpoint(self.checkpoint, _payload(self.training))
+
+    def _settle(self) -> None:
+        """Distributed: every rank takes rank 0's buffers (batch-norm running statistics), which the steps
+        leave rank-local, before they are read or saved; the EMA generator's are copies of G's."""
+        self.world.settle(self.training.G, self.training.D, self.training.sampler)
 
     def _evaluate(self) -> None:
         """Run the evaluation, log its results, and keep `best.pt` when `eval.best` improved."""
         training, evaluation = self.training, self.evaluation
+        self._settle()  # every rank generates its share of the samples
         results = evaluation.run(training.sampler, training.D)
         if self.writer:
             append_jsonl(self.run_dir / METRICS_LOG, {"step": training.step, **results})
