@@ -75,6 +75,8 @@ def check_model(config: RunConfig) -> ModelFamily:
                            ("g_norm", list(G_NORMS) if family.g_norms else []), ("d_norm", list(family.d_norms))):
         value = getattr(m, key)
         if value not in supported and (supported or asked(config, f"model.{key}")):
+        if key == "d_norm" and not value:  # "": the family's default
+            continue
             raise _refuse(config, key, supported)
     if G_LABEL_MODES[m.g_label].conditional != LABEL_MODES[m.d_label].judges_label:
         judging = [n for n, mode in LABEL_MODES.items() if mode.judges_label]
@@ -135,8 +137,9 @@ def config_warnings(config: RunConfig) -> list[str]:
             f"becomes D*(x) = (a p_data(x) + b p_model(x)) / (p_data(x) + p_model(x)) with b > 0, which stays "
             f"at b where only the generator puts mass, so samples far from the data are not pushed back "
             f"(Goodfellow 2016, section 4.2); smooth only the real targets (loss.real_label)")
-    if (config.reg.gp or config.reg.r1 or config.reg.r2) and "batch" in MODELS.get(config.model.name).d_norms \
-            and config.model.d_norm == "batch":
+    declared = MODELS.get(config.model.name).d_norms
+    if (config.reg.gp or config.reg.r1 or config.reg.r2) and declared \
+            and (config.model.d_norm or declared[0]) == "batch":
         warnings.append(
             "a gradient penalty with batch norm in D: each sample's gradient then depends on the rest of its "
             "batch, so the penalty no longer constrains D per sample (Gulrajani et al. 2017, section 4); set "

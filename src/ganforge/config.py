@@ -55,7 +55,8 @@ class ModelConfig:
     pack: int = 1                   # PacGAN (Lin et al. 2018): D judges this many samples at once
     mbd_kernels: int = 0            # minibatch discrimination (Salimans et al. 2016): kernels B; 0 turns it off
     mbd_dim: int = 5                # minibatch discrimination: dimension C of each kernel
-    d_norm: str = "batch"           # dcgan D's normalisation after its hidden convolutions: batch or none
+    d_norm: str = ""                # D's normalisation after its hidden convolutions, as the family declares
+                                    # (`ganforge list`); "": the family's default (dcgan batch, sngan none)
                                     # (none for gradient penalties, whose per-sample gradients BN would mix)
     d_sn: bool = False              # spectral normalisation (Miyato et al. 2018) of every D conv/linear layer
     g_sn: bool = False              # the same for G (Zhang et al. 2019's SAGAN does both)

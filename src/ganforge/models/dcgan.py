@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .family import ModelFamily, image_arguments, register_family
+from .family import ModelFamily, d_norm, image_arguments, register_family
 from .discriminator import Discriminator
 from .generator import Generator
 from .init import dcgan_init
@@ -77,11 +77,14 @@ class DCGANDiscriminator(Discriminator):
         self.apply(dcgan_init)
 
 
+D_NORMS = ("batch", "none")  # the paper's batch norm first: the default
+
+
 def _arguments(config: ModelConfig, sample_shape: tuple[int, ...], num_classes: int) -> tuple[dict, dict]:
     g_kwargs, d_kwargs = image_arguments("dcgan", config, sample_shape, num_classes)
-    return g_kwargs, {**d_kwargs, "norm": config.d_norm}
+    return g_kwargs, {**d_kwargs, "norm": d_norm(config, D_NORMS)}
 
 
 register_family("dcgan", ModelFamily(DCGANGenerator, DCGANDiscriminator, _arguments,
                                      "DCGAN G and D (Radford et al. 2015), any power-of-two resolution",
-                                     g_norms=True, d_norms=("batch", "none")))
+                                     g_norms=True, d_norms=D_NORMS))

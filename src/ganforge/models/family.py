@@ -29,12 +29,18 @@ class ModelFamily:
     g_norms: bool = False                              # G has norm layers: model.g_norm chooses them
                                                        # (`norms.G_NORMS`), and model.g_label may condition
                                                        # them (cbn)
-    d_norms: tuple[str, ...] = ()                      # model.d_norm values; (): D has no norm to choose
+    d_norms: tuple[str, ...] = ()                      # model.d_norm values, its default first; (): D has
+                                                       # no norm to choose
     packing: bool = True                               # model.pack > 1 (PacGAN)
     minibatch_discrimination: bool = True              # model.mbd_kernels > 0
     options: tuple[str, ...] = ()                      # family-only model keys it reads (`FAMILY_OPTIONS`)
     growth_stages: Callable[[int], int] | None = None  # resolution -> stages of progressive growing; None:
                                                        # the family does not grow
+
+
+def d_norm(config: ModelConfig, declared: tuple[str, ...]) -> str:
+    """The D normalisation a family builds: `model.d_norm`, or its default (the first it declares)."""
+    return config.d_norm or declared[0]
 
 
 # model keys that only the families naming them in `ModelFamily.options` read
