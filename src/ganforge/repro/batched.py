@@ -1,4 +1,5 @@
-"""Many independent PacGAN-protocol GANs trained as one model, so S seeds cost a few large matrix products.
+"""Many independent GANs trained as one model, so S seeds cost a few large matrix products: PacGAN's
+synthetic-data networks (pacgan-table1) and Metz et al.'s unrolled ones (mode-collapse).
 
 Every parameter carries a leading model dimension `S`; each layer is a batched product (`torch.bmm` /
 `torch.baddbmm`) in which model k only ever touches its own slice. Losses are summed over models, so each
@@ -180,3 +181,105 @@ class Stepper:
             self.use_graph, self.side = False, None
             return
         self.graph = graph
+
+
+# --- Metz et al. 2016's 2-D mixture networks, unrolled ------------------------------------------------------
+
+class BatchedMetzGAN(nn.Module):
+    """S generator/discriminator pairs of Metz et al. 2016, appendix A: G is z `[z_dim]` -> `width` ReLU ->
+    `width` ReLU -> `x_dim`; D scales its input by `d_scale`, then `width` ReLU -> one logit; D judges `pack`
+    samples joined into one row (PacGAN's packing, 1 for the paper's own networks). Every weight starts
+    orthogonal with gain `gain`, every bias at 0. D is written as a function of its parameters
+    (`discriminate(x, params)`), so an unrolled look-ahead can run it on parameters that depend on G."""
+
+    def __init__(self, models: int, pack: int = 1, z_dim: int = 256, width: int = 128, x_dim: int = 2,
+                 d_scale: float = 0.25) -> None:
+        super().__init__()
+        self.models, self.pack, self.z_dim, self.x_dim, self.d_scale = models, pack, z_dim, x_dim, d_scale
+        g_sizes, d_sizes = [z_dim, width, width, x_dim], [pack * x_dim, width, 1]
+        self.g_weights = nn.ParameterList(nn.Parameter(torch.empty(models, a, b))
+                                          for a, b in zip(g_sizes[:-1], g_sizes[1:]))
+        self.g_biases = nn.ParameterList(nn.Parameter(torch.zeros(models, 1, b)) for b in g_sizes[1:])
+        self.d_weights = nn.ParameterList(nn.Parameter(torch.empty(models, a, b))
+                                          for a, b in zip(d_sizes[:-1], d_sizes[1:]))
+        self.d_biases = nn.ParameterList(nn.Parameter(torch.zeros(models, 1, b)) for b in d_sizes[1:])
+
+    def generator_parameters(self) -> list[nn.Parameter]:
+        return [*self.g_weights, *self.g_biases]
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        return [*self.d_weights, *self.d_biases]
+
+    @torch.no_grad()
+    def init_weights(self, generators: list[torch.Generator], gain: float = 0.8) -> None:
+        """Model k's weights orthogonal (gain `gain`) from `generators[k]` alone (CPU generators)."""
+        for weight in [*self.g_weights, *self.d_weights]:
+            for k, generator in enumerate(generators):
+                block = torch.empty(weight.shape[2], weight.shape[1])          # torch's [out, in]
+                nn.init.orthogonal_(block, gain=gain, generator=generator)
+                weight[k] = block.T
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """z `[S, ..., z_dim]` -> samples `[S, ..., x_dim]`."""
+        h = z.reshape(self.models, -1, self.z_dim)
+        for i, (weight, bias) in enumerate(zip(self.g_weights, self.g_biases)):
+            h = torch.baddbmm(bias, h, weight)
+            h = F.relu(h) if i < len(self.g_weights) - 1 else h
+        return h.reshape(*z.shape[:-1], self.x_dim)
+
+    def discriminate(self, x: torch.Tensor, params: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Packed rows `[S, N, pack * x_dim]` -> logits `[S, N]`, with D's parameters or `params` (weights,
+        then biases, as `discriminator_parameters` lists them)."""
+        w1, w2, b1, b2 = params if params is not None else self.discriminator_parameters()
+        h = F.relu(torch.baddbmm(b1, x * self.d_scale, w1))
+        return torch.baddbmm(b2, h, w2)[..., 0]
+
+
+def adam_lookahead(params: list[torch.Tensor], loss, state: list[dict], steps: int, lr: float,
+                   betas: tuple[float, float], eps: float) -> list[torch.Tensor]:
+    """`steps` Adam updates of `params` on `loss(params)` (a scalar), from Adam's moments in `state` (one dict
+    per parameter, as torch.optim.Adam keeps them; empty before its first step), keeping the graph so the
+    result can be differentiated with respect to whatever `loss` depends on (Metz et al.'s unrolling)."""
+    m = [s["exp_avg"] if s else torch.zeros_like(p) for p, s in zip(params, state)]
+    v = [s["exp_avg_sq"] if s else torch.zeros_like(p) for p, s in zip(params, state)]
+    t = float(state[0]["step"]) if state[0] else 0.0
+    for _ in range(steps):
+        grads = torch.autograd.grad(loss(params), params, create_graph=True)
+        t += 1
+        m = [betas[0] * a + (1 - betas[0]) * g for a, g in zip(m, grads)]
+        v = [betas[1] * b + (1 - betas[1]) * g * g for b, g in zip(v, grads)]
+        params = [p - lr * (a / (1 - betas[0] ** t)) / ((b / (1 - betas[1] ** t)).sqrt() + eps)
+                  for p, a, b in zip(params, m, v)]
+    return params
+
+
+def metz_step(model: BatchedMetzGAN, opt_d: torch.optim.Adam, opt_g: torch.optim.Adam, real: torch.Tensor,
+              z: torch.Tensor, real_target: torch.Tensor, unroll: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One simultaneous update of every D and G on one minibatch (the authors' notebook runs both updates
+    from the same batch); returns per-model losses `[S]`.
+
+    real `[S, B, pack * x_dim]`; z `[S, pack, B, z_dim]`; real_target `[S, 1]`. D minimises the cross-entropy
+    -log D(x) - log(1 - D(G(z))) (real target 1, or 0.9 for one-sided smoothing); G minimises the saddle
+    objective's negative of that loss as D would score it after `unroll` Adam steps on this batch,
+    differentiated through those steps (0: the plain GAN's minimax G loss)."""
+    fake = pack_slots(model.generate(z))
+
+    def d_loss(params, fake_rows):
+        r, f = model.discriminate(real, params), model.discriminate(fake_rows, params)
+        return (real_target * F.softplus(-r) + (1 - real_target) * F.softplus(r)).mean(1) + F.softplus(f).mean(1)
+
+    d_params, g_params = model.discriminator_parameters(), model.generator_parameters()
+    loss_d = d_loss(d_params, fake.detach())
+    d_grads = torch.autograd.grad(loss_d.sum(), d_params)
+    judge = d_params
+    if unroll:
+        group = opt_d.param_groups[0]
+        judge = adam_lookahead(list(d_params), lambda p: d_loss(p, fake).sum(), [opt_d.state[p] for p in d_params],
+                               unroll, group["lr"], group["betas"], group["eps"])
+    loss_g = -d_loss(judge, fake)
+    g_grads = torch.autograd.grad(loss_g.sum(), g_params)
+    for param, grad in zip(d_params + g_params, d_grads + g_grads):
+        param.grad = grad
+    opt_d.step()
+    opt_g.step()
+    return loss_d.detach(), loss_g.detach()
