@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS = [
     ("errors", "registry", "speed", "latent", "outputs", "fileio"),
     ("config",),
-    ("data", "models", "losses", "regularisers", "viz"),
+    ("data", "models", "losses", "regularisers", "viz", "augment"),
     ("checks", "metrics"),
     ("engine", "plain_loop"),
     ("runner", "evaluation", "generate", "samplefiles", "bench", "ablation"),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from . import speed
+from .augment import POLICIES, policy_names
 from .config import RunConfig
 from .errors import ConfigError, DataError
 from .losses import GanLoss
@@ -122,10 +123,22 @@ def _check_growth(config: RunConfig, family: ModelFamily) -> None:
                                   f"sees; {where} has {batch}{packed}")
 
 
+def _check_augment(config: RunConfig) -> None:
+    """`data.augment` names known policies; `data.augment_p` only goes with it."""
+    unknown = [name for name in policy_names(config.data.augment) if name not in POLICIES]
+    if unknown:
+        raise ConfigError(f"data.augment: unknown policy {unknown[0]!r} (choose a comma list of "
+                          f"{', '.join(POLICIES)})")
+    if not config.data.augment and asked(config, "data.augment_p"):
+        raise ConfigError(f"data.augment_p={config.data.augment_p} applies to augmented images; data.augment "
+                          f"is off (set it, e.g. data.augment={','.join(POLICIES)})")
+
+
 def check_config(config: RunConfig) -> None:
     """Refuse what the chosen loss and model family cannot do with the rest of the run."""
     check_loss(config)
     _check_growth(config, check_model(config))
+    _check_augment(config)
 
 
 def config_warnings(config: RunConfig) -> list[str]:
@@ -178,6 +191,8 @@ def check_run(config: RunConfig, dataset: Dataset, device: torch.device, world: 
         if config.data.mirror:
             raise ConfigError(f"data.mirror flips images left to right; data.name={config.data.name} has no "
                               f"images")
+        if config.data.augment:
+            raise ConfigError(f"data.augment transforms images; data.name={config.data.name} has none")
     batches, where = _batch_sizes(config)
     if len(dataset) < max(batches):
         raise DataError(f"the dataset has {len(dataset)} samples, fewer than one batch of {max(batches)}; "

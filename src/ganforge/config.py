@@ -29,6 +29,10 @@ class DataConfig:
     channels: int | None = None     # None keeps the data's own; 1 or 3 converts (image folders)
     mirror: bool = False            # flip a random half of the real images left to right each epoch (NVIDIA's
                                     # PGGAN/StyleGAN `mirror_augment`); for data with no preferred side
+    augment: str = ""               # DiffAugment (Zhao et al. 2020) policies before D, real and fake alike: a
+                                    # comma list of color, translation, cutout; "" turns it off
+    augment_p: float | str = 1.0    # probability each image is augmented; adaptive: ADA's (Karras et al. 2020),
+                                    # from 0, steered by D's overfitting (r_t = E[sign D(real)] -> 0.6)
     num_samples: int = 100_000      # toy data: points drawn once, with `seed`
     seed: int = 0                   # toy data: seed of that draw, fixed so runs compare on equal data
     modes: int = 8                  # ring: Gaussians equally spaced on the circle
@@ -344,6 +348,8 @@ def validate(config: RunConfig) -> None:
     _require(d.channels in (None, 1, 3), f"data.channels must be 1, 3 or null, got {d.channels}")
     _require(d.num_samples > 0, f"data.num_samples must be positive, got {d.num_samples}")
     _require(d.std is None or d.std > 0, f"data.std must be positive, got {d.std}")
+    _require(d.augment_p == "adaptive" if isinstance(d.augment_p, str) else 0.0 <= d.augment_p <= 1.0,
+             f"data.augment_p must be a probability in [0, 1] or adaptive, got {d.augment_p!r}")
     m = config.model
     for name in ("z_dim", "g_channels", "d_channels", "depth"):
         _require(getattr(m, name) > 0, f"model.{name} must be positive, got {getattr(m, name)}")

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..augment import Augment
 from ..config import LossConfig, RegConfig
 from ..losses import GanLoss, smoothed_bce_d_loss
 from ..models.discriminator import DOutput
@@ -31,9 +32,11 @@ def judge(D: nn.Module) -> Judge:
 
 
 class Objective:
-    def __init__(self, loss: GanLoss, config: LossConfig, stats: Stats, reg: RegConfig | None = None) -> None:
+    def __init__(self, loss: GanLoss, config: LossConfig, stats: Stats, reg: RegConfig | None = None,
+                 augment: Augment | None = None) -> None:
         self.loss, self.config, self.stats = loss, config, stats
         self.reg = reg or RegConfig()
+        self.augment = augment
         self.smoothed = config.real_label != 1.0 or config.fake_label != 0.0
 
     def adversarial_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -41,11 +44,16 @@ class Objective:
             return smoothed_bce_d_loss(real_logits, fake_logits, self.config.real_label, self.config.fake_label)
         return self.loss.d(real_logits, fake_logits)
 
+    def seen(self, x: torch.Tensor) -> torch.Tensor:
+        """Images `[N, C, H, W]` as D sees them: through `data.augment` (fresh draws each call), real and
+        generated alike, so G's gradient flows through the augmentation too."""
+        return self.augment(x) if self.augment is not None else x
+
     def d_terms(self, D: Judge, real: torch.Tensor, real_y: torch.Tensor | None, fake: torch.Tensor,
                 fake_y: torch.Tensor | None) -> tuple[torch.Tensor, DOutput, DOutput]:
         """D's loss and its outputs on a real and a fake batch. Real and fake pass D separately, as in DCGAN,
         so batch norm and minibatch discrimination see batches of one kind."""
-        r, f = D(real, real_y), D(fake, fake_y)
+        r, f = D(self.seen(real), real_y), D(self.seen(fake), fake_y)
         loss = self.adversarial_d(wide(r.logits), wide(f.logits))
         if r.class_logits is not None:  # acgan and classes: classify real data; acgan also the samples
             classes = F.cross_entropy(wide(r.class_logits), real_y)
@@ -58,6 +66,8 @@ class Objective:
                            fake: torch.Tensor, fake_y: torch.Tensor | None) -> torch.Tensor:
         loss, r, f = self.d_terms(judge(D), real, real_y, fake.detach(), fake_y)
         self.stats.report("loss/d", loss)
+        if self.augment is not None:
+            self.augment.observe(r.logits, len(real))
         if self.reg.drift > 0:
             drift = drift_penalty(r.logits)
             self.stats.report("reg/drift", drift)
@@ -80,9 +90,10 @@ class Objective:
         """The weighted gradient penalties, scaled by `reg.every` when they are applied only every that many
         steps (lazy regularisation keeps the average weight). Interpolates are judged with the real labels,
         generated samples (R2) with their own; `mix` gives the gradient penalty's interpolation weights
-        (drawn from `generator` when None)."""
+        (drawn from `generator` when None). With `data.augment` each penalty differentiates D(T(x)) with respect
+        to x, as StyleGAN2-ADA's R1 does."""
         total = torch.zeros((), device=real.device)
-        critic = lambda x: D(x, real_y)  # noqa: E731
+        critic = lambda x: D(self.seen(x), real_y)  # noqa: E731
         if self.reg.gp > 0:
             gp = gradient_penalty(critic, real, fake, generator, mix=mix)
             self.stats.report("reg/gp", gp)
@@ -92,7 +103,7 @@ class Objective:
             self.stats.report("reg/r1", r1)
             total = total + self.reg.r1 / 2 * r1
         if self.reg.r2 > 0:
-            r2 = r2_penalty(lambda x: D(x, fake_y), fake)
+            r2 = r2_penalty(lambda x: D(self.seen(x), fake_y), fake)
             self.stats.report("reg/r2", r2)
             total = total + self.reg.r2 / 2 * r2
         return total * self.reg.every
@@ -104,17 +115,17 @@ class Objective:
         distance between D's mean hidden features on the `real` batch and on samples), plus AC-GAN's class
         term."""
         D = judge(D) if isinstance(D, nn.Module) else D
-        f = D(fake, fake_y)
+        f = D(self.seen(fake), fake_y)
         if self.config.feature_matching:
             if real is None:
                 raise ValueError("feature matching needs a real batch")
             with torch.no_grad():
-                target = wide(D(real, real_y).features).mean(0)
+                target = wide(D(self.seen(real), real_y).features).mean(0)
             loss = (wide(f.features).mean(0) - target).pow(2).sum()
         elif self.loss.paired:
             if real is None:
                 raise ValueError("a paired loss needs a real batch")
-            loss = self.loss.g(wide(f.logits), wide(D(real, real_y).logits))
+            loss = self.loss.g(wide(f.logits), wide(D(self.seen(real), real_y).logits))
         else:
             loss = self.loss.g(wide(f.logits))
         if f.class_logits is not None and fake_y is not None:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .. import speed
+from ..augment import Augment, policy_names
 from ..config import AdamConfig, RunConfig
 from ..checks import check_run
 from ..data import BatchOrder, Dataset, mirrored
@@ -107,7 +108,11 @@ class Training:
         self.scaler_d = torch.amp.GradScaler(device.type, enabled=scaled)
         self.ema = EMA(self.G, config.train.ema_decay, config.train.ema_rampup) if config.train.ema_decay > 0 else None
         self.stats = Stats()
-        self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg)
+        # data.augment: its own generator, drawing for the global batch like the latents
+        self.augment = (Augment(policy_names(config.data.augment), config.data.augment_p, device, config.seed + 2,
+                                world.shard, world.size, lambda t: world.average([t])[0], self.stats.report)
+                        if config.data.augment else None)
+        self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg, self.augment)
         self.schedule = (Schedule.from_config(config.growth, growth_stages(self.G), config.train.batch_size)
                          if config.growth.stable_images else None)
         self.images_seen = 0  # real images shown to D so far: the clock of the growing schedule
@@ -345,6 +350,7 @@ class Training:
             "batch_order": self.order.state_dict(),
             "z_generator": self.z_generator.get_state(),
             "fixed_z": self.fixed_z.cpu(),
+            "augment": self.augment.state_dict() if self.augment is not None else None,
             "best": self.best,
         }
 
@@ -364,6 +370,11 @@ class Training:
         for name in ("scaler_g", "scaler_d"):
             if state.get(name):
                 getattr(self, name).load_state_dict(state[name])
+        if self.augment is not None:
+            if state.get("augment") is None:
+                raise CheckpointError(f"{path}: checkpoint has no augmentation state but data.augment is "
+                                      f"{self.config.data.augment}")
+            self.augment.load_state_dict(state["augment"])
         self.order.load_state_dict(state["batch_order"])
         self.z_generator.set_state(state["z_generator"])
         self.fixed_z = state["fixed_z"].to(self.device)
