@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..config import DataConfig
 from ..registry import DATASETS
 from .base import BatchOrder, Dataset, mirrored
-from . import toy, idx, folder, npz, cifar  # noqa: F401  (registration)
+from . import toy, idx, folder, npz, cifar, stacked, elpv  # noqa: F401  (registration)
 
 __all__ = ["BatchOrder", "Dataset", "build_dataset", "mirrored"]
 
