@@ -110,7 +110,12 @@ def test_comparison_picture_keeps_wide_pictures_whole(tmp_path):
 
 
 def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path, monkeypatch):
-    """Ctrl-C inside a run leaves a checkpoint; the same ablate command resumes that run, not restarts it."""
+    """Ctrl-C inside a run leaves a checkpoint; the same ablate command resumes that run, not restarts it,
+    and scores what an uninterrupted run scores."""
+    import torch
+
+    from ganforge.engine.checkpoint import load_checkpoint
+    from ganforge.engine.loop import CHECKPOINT
     from ganforge.engine.training import Training
     from ganforge.errors import Interrupted
 
@@ -132,7 +137,11 @@ def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path, monkeypatch)
     monkeypatch.setattr(Training, "train_step", lambda self: steps_run.append(self.step) or original(self))
     summary = run_ablation(None, overrides, grid, 1, out, metrics="modes", n=500, progress=False)
     assert steps_run == list(range(12, 30))
-    assert summary.variants[0]["runs"][0]["modes"] >= 0
+    whole = run_ablation(None, overrides, grid, 1, tmp_path / "whole", metrics="modes", n=500, progress=False)
+    assert summary.variants[0]["runs"] == whole.variants[0]["runs"]
+    resumed, uninterrupted = (load_checkpoint(o / "plain" / "seed0" / CHECKPOINT)["generator"]
+                              for o in (out, tmp_path / "whole"))
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in uninterrupted)  # the same G, bit for bit
 
 
 def test_printed_commands_train_the_grid_and_summarise_scores_it_like_ablate(tmp_path, capsys):
