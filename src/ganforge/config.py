@@ -33,8 +33,9 @@ class DataConfig:
                                     # comma list of color, translation, cutout; "" turns it off
     augment_p: float | str = 1.0    # probability each image is augmented; adaptive: ADA's (Karras et al. 2020),
                                     # from 0, steered by D's overfitting (r_t = E[sign D(real)] -> 0.6)
+    fraction: float = 1.0           # share of the data used: a draw seeded by `seed` (0.1 = a 10% small-data run)
     num_samples: int = 100_000      # toy data: points drawn once, with `seed`
-    seed: int = 0                   # toy data: seed of that draw, fixed so runs compare on equal data
+    seed: int = 0                   # seeds the toy draw and data.fraction's share, so runs compare on equal data
     modes: int = 8                  # ring: Gaussians equally spaced on the circle
     radius: float = 1.0             # ring: radius of the circle
     grid_size: int = 5              # grid: modes per side (5 -> 25 modes)
@@ -347,6 +348,7 @@ def validate(config: RunConfig) -> None:
              f"data.resolution must be a power of two >= 4, got {d.resolution}")
     _require(d.channels in (None, 1, 3), f"data.channels must be 1, 3 or null, got {d.channels}")
     _require(d.num_samples > 0, f"data.num_samples must be positive, got {d.num_samples}")
+    _require(0.0 < d.fraction <= 1.0, f"data.fraction must be in (0, 1], got {d.fraction}")
     _require(d.std is None or d.std > 0, f"data.std must be positive, got {d.std}")
     _require(d.augment_p == "adaptive" if isinstance(d.augment_p, str) else 0.0 <= d.augment_p <= 1.0,
              f"data.augment_p must be a probability in [0, 1] or adaptive, got {d.augment_p!r}")

@@ -70,3 +70,21 @@ def test_bad_toy_configs():
         mode_centres(DataConfig(name="mnist"))
     with pytest.raises(DataError):
         build_dataset(DataConfig(name="ring", modes=0))
+
+
+def test_fraction_keeps_a_seeded_share_of_the_rows_in_order():
+    from ganforge.config import make_config
+    from ganforge.data import build_dataset
+    from ganforge.errors import ConfigError
+
+    full = build_dataset(make_config({}, ["data.num_samples=1000"]).data)
+    tenth = build_dataset(make_config({}, ["data.num_samples=1000", "data.fraction=0.1"]).data)
+    again = build_dataset(make_config({}, ["data.num_samples=1000", "data.fraction=0.1"]).data)
+    assert len(tenth) == 100 and torch.equal(tenth.samples, again.samples)
+    rows = {tuple(r.tolist()) for r in full.samples}
+    assert all(tuple(r.tolist()) in rows for r in tenth.samples)
+    positions = [next(i for i, r in enumerate(full.samples) if torch.equal(r, s)) for s in tenth.samples[:10]]
+    assert positions == sorted(positions) and torch.equal(tenth.labels, full.labels[
+        [next(i for i, r in enumerate(full.samples) if torch.equal(r, s)) for s in tenth.samples]])
+    with pytest.raises(ConfigError, match=r"data.fraction must be in \(0, 1\], got 0.0"):
+        make_config({}, ["data.fraction=0"])

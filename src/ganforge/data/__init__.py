@@ -10,5 +10,7 @@ __all__ = ["BatchOrder", "Dataset", "build_dataset", "mirrored"]
 
 
 def build_dataset(config: DataConfig) -> Dataset:
-    """Load the dataset named by `config.name`; raises `DataError` with one clear line on bad data."""
-    return DATASETS.get(config.name)(config)
+    """Load the dataset named by `config.name` (its `data.fraction` share); raises `DataError` with one clear
+    line on bad data."""
+    dataset = DATASETS.get(config.name)(config)
+    return dataset.subset(config.fraction, config.seed) if config.fraction < 1 else dataset
