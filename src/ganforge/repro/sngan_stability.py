@@ -48,10 +48,10 @@ def table(result: ReproResult) -> list[Setting]:
         Setting("data", "CIFAR-10 and STL-10", f"{MIYATO}, section 4", "Fashion-MNIST at 32x32", DIFFERS,
                 "no CIFAR-10 or STL-10 offline"),
         Setting("architecture", "the standard CNN", f"{MIYATO}, section 4, Table 3 (appendix B)",
-                "the DCGAN of dcgan_fashion", DIFFERS, "this run predates the sngan family's use here"),
+                "the DCGAN of dcgan_fashion", DIFFERS, "the grid trains the dcgan_fashion preset"),
         Setting("D normalisations compared", "weight clipping, WGAN-GP, batch norm, layer norm, weight norm, "
                 "orthonormal regularisation, spectral norm", f"{MIYATO}, section 4, Figure 1",
-                "batch norm, spectral norm, WGAN-GP", DIFFERS, "no layer or weight norm for D here"),
+                "batch norm, spectral norm, WGAN-GP", DIFFERS, "the grid compares three of the seven"),
         Setting("optimiser settings", "A-F", f"{MIYATO}, Table 1", "E only", DIFFERS,
                 "E alone cannot show robustness across settings"),
         Setting("setting E", "Adam lr 1e-3, beta1 0.5, beta2 0.999, n_dis 5", f"{MIYATO}, Table 1", setting_e,
