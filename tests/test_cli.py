@@ -157,7 +157,7 @@ def test_eval_errors_are_one_line(tiny_images, tmp_path, capsys):
     code, _, err = run_cli(["eval", run, "--metrics", "fid_fmnist"], capsys)
     assert_one_line_error(code, err, "unknown metric 'fid_fmnist'")
     code, _, err = run_cli(["eval", run, "--metrics", "swd", "--n", 50], capsys)
-    assert_one_line_error(code, err, "swd:")
+    assert_one_line_error(code, err, "metric 'swd' does not apply here: SWD needs square images")
     code, _, err = run_cli(["eval", run, "--metrics", "modes", "--n", 50], capsys)
     assert_one_line_error(code, err, "applies to points data")
     assert not (run / "metrics.jsonl").exists()

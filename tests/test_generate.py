@@ -9,7 +9,7 @@ from PIL import Image
 
 from ganforge import generate, viz
 from ganforge.cli import main
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, Interrupted
 from ganforge.generate import (class_labels, export_samples, generator_sampler, interpolate_to_file,
                                latents, load_generator, sample_to_file)
 from ganforge.latent import slerp
@@ -129,7 +129,7 @@ def test_export_refusals(plain_run, tmp_path, capsys):
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "old.png").write_bytes(b"")
-    with pytest.raises(GanforgeError, match="not an empty folder"):
+    with pytest.raises(GanforgeError, match=r"already holds 1 entries \(e.g. old.png\), which would be scored"):
         export_samples(plain_run, taken, n=2, progress=False)
     assert main(["sample", str(plain_run), "--out", str(tmp_path / "x.npz"), "--class", "1"]) == 2
     assert "--class and --class-grid make a picture" in capsys.readouterr().err
@@ -161,6 +161,6 @@ def test_an_interrupted_npz_export_leaves_no_file(plain_run, tmp_path, monkeypat
         write(self, pixels, labels)
 
     monkeypatch.setattr(NpzWriter, "write", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted, match="interrupted after 4 of 10 samples; nothing was written"):
         export_samples(plain_run, tmp_path / "out" / "x.npz", n=10, batch_size=4, progress=False)
     assert calls == [4, 4] and list((tmp_path / "out").iterdir()) == []  # neither x.npz nor .x.npz.part

@@ -5,6 +5,7 @@ User errors (`GanforgeError`) print one line and exit 2; an interrupted run exit
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import shlex
@@ -15,24 +16,41 @@ from pathlib import Path
 
 from . import __version__
 from .config import preset_path
-from .errors import GanforgeError, GanforgeWarning, Interrupted
+from .errors import ConfigError, GanforgeError, GanforgeWarning, Interrupted
+from .fileio import atomic_path
+from .outputs import check_file, check_folder, non_negative_int, positive_int
+
+
+def presets() -> list[str]:
+    return sorted(p.stem for p in Path(str(resources.files("ganforge") / "configs")).glob("*.yaml"))
+
+
+def config_file(name: str) -> Path:
+    """A YAML file or a bundled preset's file; a bare name that is neither gets a "did you mean"."""
+    path = preset_path(name)
+    if path.is_file() or path.parent != Path(".") or path.suffix.lower() in (".yaml", ".yml"):
+        return path
+    close = difflib.get_close_matches(path.stem, presets(), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"presets: {', '.join(presets())}"
+    raise ConfigError(f"no config file or preset {name!r} ({hint})")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from .api import train
     from .config import load_config
     from .engine.loop import resume_config
-    from .report import write_report
-    from .runner import train
 
     if args.resume:
         if args.config:
             raise GanforgeError("give either a CONFIG or --resume RUN_DIR, not both")
+        if args.out:
+            raise GanforgeError("--resume continues in RUN_DIR itself; --out names a new run's folder")
         config = resume_config(args.resume, args.overrides)
         label = Path(args.resume).name
     elif args.config:
-        config_file = preset_path(args.config)
-        config = load_config(config_file, args.overrides)
-        label = config_file.stem
+        path = config_file(args.config)
+        config = load_config(path, args.overrides)
+        label = path.stem
     else:
         raise GanforgeError("give a CONFIG (a YAML file or a preset such as toy_ring) or --resume RUN_DIR")
     result = train(config, run_dir=args.out, label=label, resume=args.resume)
@@ -44,21 +62,24 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"growth:     {result.run_dir / 'growth.png'}  (each resolution's samples at its end)")
     print(f"checkpoint: {result.checkpoint}")
     print(f"log:        {result.run_dir / 'log.jsonl'}")
-    print(f"report:     {write_report(result.run_dir)}")
+    print(f"report:     {result.report}")
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import bench
     from .config import load_config
 
-    config_file = preset_path(args.config)
-    batch = [f"train.batch_size={args.batch}"] if args.batch else []
-    config = load_config(config_file, [*args.overrides, *batch])
-    result = bench(config, config_file.stem, args.steps, args.rounds, args.warmup, args.switch, not args.no_plain,
+    if args.json:  # checked first: a benchmark's minutes are not lost to a path that cannot be written
+        check_file(args.json, (".json",), "--json")
+    path = config_file(args.config)
+    batch = [f"train.batch_size={args.batch}"] if args.batch is not None else []
+    config = load_config(path, [*args.overrides, *batch])
+    result = bench(config, path.stem, args.steps, args.rounds, args.warmup, args.switch, not args.no_plain,
                    log=lambda line: print(line, file=sys.stderr, flush=True))
     print(result.markdown())
     if args.json:
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        with atomic_path(args.json) as tmp:  # makes the folders it names, as the check allowed
+            Path(tmp).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
         print(f"results: {args.json}")
 
 
@@ -66,12 +87,13 @@ def cmd_curves(args: argparse.Namespace) -> None:
     from .engine.stats import read_log
     from .viz import save_curves
 
+    out = check_file(args.out or Path(args.run) / "curves.png", (".png",))
     log = Path(args.run) / "log.jsonl"
     records = read_log(log)
     if not records:
         raise GanforgeError(f"{args.run} has no training log ({log} is missing or empty)")
     try:
-        out = save_curves(records, args.keys, args.out or Path(args.run) / "curves.png", title=str(args.run))
+        out = save_curves(records, args.keys, out, title=str(args.run))
     except ValueError as exc:
         raise GanforgeError(str(exc)) from None
     print(f"curves: {out}")
@@ -82,21 +104,20 @@ def cmd_list(args: argparse.Namespace) -> None:
     from .metrics import METRICS
     from .registry import DATASETS, LOSSES, MODELS
 
-    presets = sorted(p.stem for p in Path(str(resources.files("ganforge") / "configs")).glob("*.yaml"))
     for title, registry in (("models", MODELS), ("losses", LOSSES), ("datasets", DATASETS),
                             ("metrics", METRICS)):
         print(f"{title}:")
         for name, help_text in registry.describe():
             print(f"  {name:<14} {help_text}")
     print("presets:")
-    print("  " + ", ".join(presets))
+    print("  " + ", ".join(presets()))
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
     from .generate import export_samples, sample_to_file
-    from .samplefiles import export_kind
+    from .outputs import check_sample_output
 
-    if export_kind(args.out):
+    if check_sample_output(args.out) != "picture":
         if args.class_index is not None or args.class_grid:
             raise GanforgeError("--class and --class-grid make a picture (--out FILE.png); sample files hold "
                                 "what `ganforge eval RUN` scores: every class in turn")
@@ -121,13 +142,14 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if args.samples is None:
         if args.checkpoint is None or args.data or args.config:
             raise GanforgeError("give a run (ganforge eval RUN), or --samples DIR_OR_NPZ with --data or --config")
-        results = evaluate_checkpoint(args.checkpoint, args.metrics, n=args.n or 10_000, seed=args.seed,
+        results = evaluate_checkpoint(args.checkpoint, args.metrics, n=10_000 if args.n is None else args.n,
+                                      seed=args.seed,
                                       batch_size=args.batch_size, ema=not args.no_ema)
     else:
         if args.checkpoint is not None or args.no_ema or (args.data is None) == (args.config is None):
             raise GanforgeError("--samples takes no run and no --no-ema, and exactly one of --data NAME or "
                                 "--config FILE (whose data section is used)")
-        data = args.data or load_config(preset_path(args.config)).data
+        data = args.data or load_config(config_file(args.config)).data
         results = evaluate_samples(args.samples, data, args.metrics, n=args.n, seed=args.seed,
                                    batch_size=args.batch_size)
     print(format_table(results))
@@ -143,19 +165,19 @@ def cmd_ablate(args: argparse.Namespace) -> None:
     from .ablation import format_table, parse_grid, run_ablation, summarise_ablation, train_commands
 
     grid = parse_grid(args.vary or [], args.variant or [])
-    config_file = preset_path(args.config)
-    out = Path(args.out or f"runs/ablate-{config_file.stem}")
+    path = config_file(args.config)
+    out = check_folder(args.out or f"runs/ablate-{path.stem}")  # may hold finished runs of the grid
     if args.print_commands:
-        commands = train_commands(config_file, args.overrides, grid, args.seeds, out, shown=args.config)
+        commands = train_commands(path, args.overrides, grid, args.seeds, out, shown=args.config)
         print("\n".join(commands)) if commands else print(
             "ganforge: every run of the grid is trained; --summarise builds the table", file=sys.stderr)
         return
     command = shlex.join(["ganforge", *args.argv])
     if args.summarise:
-        summary = summarise_ablation(config_file, args.overrides, grid, args.seeds, out, metrics=args.metrics,
+        summary = summarise_ablation(path, args.overrides, grid, args.seeds, out, metrics=args.metrics,
                                      n=args.n, command=command)
     else:
-        summary = run_ablation(config_file, args.overrides, grid, args.seeds, out, metrics=args.metrics,
+        summary = run_ablation(path, args.overrides, grid, args.seeds, out, metrics=args.metrics,
                                n=args.n, jobs=args.jobs, command=command)
     print(format_table(summary))
     print(f"table:    {out / 'ablation.md'}")
@@ -173,6 +195,8 @@ def cmd_repro(args: argparse.Namespace) -> None:
         for name, help_text, status in repro_statuses(Path("runs/repro"), Path(args.doc)):
             print(f"  {name:<16} {help_text}\n  {'':<16} protocol: {status}")
         return
+    if args.results or args.all:
+        check_file(args.doc, (".md",), "--doc")
     if args.results:
         if args.name or args.all:
             raise GanforgeError("--results runs nothing; give it without a NAME or --all")
@@ -182,8 +206,12 @@ def cmd_repro(args: argparse.Namespace) -> None:
         raise GanforgeError("give one reproduction NAME, --all, --results or --list (see `ganforge repro --list`)")
     if args.all and args.out:
         raise GanforgeError("--out names one reproduction's folder; --all writes each to runs/repro/NAME")
-    for name in REPROS.names() if args.all else [args.name]:
-        out = Path(args.out) if args.out else default_out(name, args.quick)
+    if args.name:
+        REPROS.get(args.name)  # an unknown name is refused as such, not as a folder
+    names = REPROS.names() if args.all else [args.name]
+    outs = {name: check_folder(args.out) if args.out else check_folder(default_out(name, args.quick))
+            for name in names}
+    for name, out in outs.items():
         result = run_repro(name, out, quick=args.quick, budget=args.budget)
         print(f"{name}: {result.verdict} ({result.seconds:.0f} s)")
         print(f"  results: {out / 'results.json'}")
@@ -204,10 +232,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
     run_demo(args.out, fashion_steps=args.fashion_steps)
 
 
+class UsageError(GanforgeError):
+    """A command line argparse cannot read."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors as the one line every other refusal is (the usage is under --help)."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ganforge", description=__doc__.splitlines()[0])
+    parser = Parser(prog="ganforge", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("train", help="train a GAN from a YAML config with key=value overrides")
     p.add_argument("config", nargs="?", help="YAML file, or a bundled preset name (see `ganforge list`)")
@@ -220,10 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      "plain PyTorch loop of the same networks")
     p.add_argument("config", help="YAML file, or a bundled preset name")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.device=cuda")
-    p.add_argument("--steps", type=int, default=20, help="training steps (and sampling batches) per timed round")
-    p.add_argument("--rounds", type=int, default=3, help="alternating timed rounds; the best one counts")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation happens here)")
-    p.add_argument("--batch", type=int, help="batch size (default: the config's)")
+    p.add_argument("--steps", type=positive_int, default=20,
+                   help="training steps (and sampling batches) per timed round")
+    p.add_argument("--rounds", type=positive_int, default=3, help="alternating timed rounds; the best one counts")
+    p.add_argument("--warmup", type=non_negative_int, default=3,
+                   help="untimed steps first (compilation happens here)")
+    p.add_argument("--batch", type=positive_int, help="batch size (default: the config's)")
     p.add_argument("--switch", action="append", help="measure only this switch (repeatable; default: all; `default`: none)")
     p.add_argument("--no-plain", action="store_true", help="leave out the plain-loop baseline")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -246,18 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="save a grid (or plot) of samples, or --out DIR/ or FILE.npz for scoring")
     add_generator_args(p, "samples.png", "; or DIR/ for numbered PNGs, or FILE.npz for uint8 arrays")
-    p.add_argument("--n", type=int, default=64, help="number of samples (per class with --class-grid)")
+    p.add_argument("--n", type=positive_int, default=64, help="number of samples (per class with --class-grid)")
     p.add_argument("--class", type=int, dest="class_index", metavar="K",
                    help="conditional models: sample class K only")
     p.add_argument("--class-grid", action="store_true", help="conditional models: one row per class")
-    p.add_argument("--batch-size", type=int, default=250,
+    p.add_argument("--batch-size", type=positive_int, default=250,
                    help="FOLDER/ or FILE.npz: images generated and written at a time (as in eval)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("interpolate", help="save latent-space walks between random points (DCGAN fig. 4)")
     add_generator_args(p, "walk.png")
-    p.add_argument("--rows", type=int, default=8, help="number of walks")
-    p.add_argument("--steps", type=int, default=10, help="images per walk, both ends included")
+    p.add_argument("--rows", type=positive_int, default=8, help="number of walks")
+    p.add_argument("--steps", type=positive_int, default=10, help="images per walk, both ends included (>= 2)")
     p.add_argument("--method", default="slerp", help="slerp (spherical) or lerp (linear)")
     p.set_defaults(func=cmd_interpolate)
 
@@ -267,10 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="NAME", help="with --samples: the dataset (`ganforge list`) to compare with")
     p.add_argument("--config", metavar="FILE", help="with --samples: a YAML file or preset whose data section to use")
     p.add_argument("--metrics", default="", help="comma-separated names (default: all for the data)")
-    p.add_argument("--n", type=int, default=None,
+    p.add_argument("--n", type=positive_int, default=None,
                    help="generated and real samples (default 10000; with --samples: all the images)")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent and real-data draws")
-    p.add_argument("--batch-size", type=int, default=250, help="generation and feature batch size")
+    p.add_argument("--batch-size", type=positive_int, default=250, help="generation and feature batch size")
     p.add_argument("--no-ema", action="store_true", help="evaluate the raw generator, not its EMA")
     p.set_defaults(func=cmd_eval)
 
@@ -285,11 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="dotted overrides applied to every run")
     p.add_argument("--vary", action="append", metavar="KEY=V1,V2", help="values to try (several: their product)")
     p.add_argument("--variant", action="append", metavar="'NAME: k=v ...'", help="a named set of overrides")
-    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per variant (default 3)")
+    p.add_argument("--seeds", type=positive_int, default=3, help="seeds 0..N-1 per variant (default 3)")
     p.add_argument("--metrics", default="", help="comma-separated metric names (default: all for the data)")
-    p.add_argument("--n", type=int, default=None, help="samples scored per run (default 2500 toy, 5000 images)")
+    p.add_argument("--n", type=positive_int, default=None,
+                   help="samples scored per run (default 2500 toy, 5000 images)")
     p.add_argument("--out", default=None, help="folder of the grid (default runs/ablate-CONFIG)")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes")
+    p.add_argument("--jobs", type=positive_int, default=1, help="runs trained at once, in separate processes")
     cluster = p.add_mutually_exclusive_group()
     cluster.add_argument("--print-commands", action="store_true",
                          help="print one `ganforge train` command per run still to do (for a scheduler); train none")
@@ -304,8 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="the reduced protocol (about a minute each)")
     p.add_argument("--out", help="output folder (default runs/repro/NAME, or NAME-quick)")
     p.add_argument("--results", action="store_true", help="only rewrite --doc from the results in runs/repro")
-    p.add_argument("--budget", type=float, help="seconds of training for a reproduction that takes a budget "
-                                                "(see --list); it resumes where the last run stopped")
+    p.add_argument("--budget", type=float, help="seconds of training, for a reproduction that takes a budget "
+                                                "(see --list)")
     p.add_argument("--doc", default="docs/RESULTS.md", help="with --all or --results: the document to write")
     p.set_defaults(func=cmd_repro)
 
@@ -317,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the embedded default: 2-D ring, then a class-conditional DCGAN on "
                                     "Fashion-MNIST if present, ending on its class grid")
     p.add_argument("--out", default="runs/demo", help="folder for the demo runs")
-    p.add_argument("--fashion-steps", type=int, default=None,
+    p.add_argument("--fashion-steps", type=positive_int, default=None,
                    help="conditional DCGAN steps on Fashion-MNIST (default: the cdcgan_fashion_demo preset's)")
     p.set_defaults(func=cmd_demo)
     return parser
@@ -331,8 +373,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
-def main(argv: list[str] | None = None) -> int:
-    warnings.showwarning = _show_warning
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded by commands that report themselves
@@ -346,7 +387,13 @@ def main(argv: list[str] | None = None) -> int:
             args.config = None
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _show_warning
     try:
+        args = parse(argv)
         args.func(args)
     except Interrupted as exc:
         print(f"ganforge: {exc}", file=sys.stderr)
@@ -357,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ganforge: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file-system refusal that no check foresaw (e.g. a disk filling up)
+        if exc.filename is None:
+            raise
+        print(f"ganforge: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
     return 0
 
 

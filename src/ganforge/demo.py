@@ -5,12 +5,11 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from .api import TrainedRun, check_training_output, train
 from .config import load_config
 from .data import build_dataset
-from .engine.loop import RunResult
 from .errors import DataError
 from .generate import sample_to_file
-from .runner import train
 
 FASHION_PRESET = "cdcgan_fashion_demo"
 
@@ -19,20 +18,25 @@ def _preset(name: str) -> Path:
     return Path(str(resources.files("ganforge") / "configs" / f"{name}.yaml"))
 
 
-def _report(title: str, result: RunResult) -> None:
+def _report(title: str, result: TrainedRun) -> None:
     print(f"{title}: {result.steps} steps at {result.images_per_second:.0f} images/s")
     print(f"  samples:    {result.picture}")
     print(f"  checkpoint: {result.checkpoint}")
+    print(f"  report:     {result.report}")
 
 
-def run_demo(out: str | Path, fashion_steps: int | None = None) -> list[RunResult]:
+def run_demo(out: str | Path, fashion_steps: int | None = None) -> list[TrainedRun]:
     """Train both demo runs under `out` (`fashion_steps`: None keeps the preset's) and print where their
-    pictures are; the last line names the class grid of the Fashion-MNIST run."""
+    pictures and reports are; the last line names the class grid of the Fashion-MNIST run. Both runs'
+    folders are checked before the first trains, so a demo never stops halfway on an old one."""
     out = Path(out)
-    results = [train(load_config(_preset("toy_ring")), run_dir=out / "toy_ring")]
-    _report("2-D ring of 8 Gaussians (MLP GAN)", results[0])
+    ring = load_config(_preset("toy_ring"))
     steps = [] if fashion_steps is None else [f"train.steps={fashion_steps}", f"train.sample_every={fashion_steps}"]
     fashion = load_config(_preset(FASHION_PRESET), steps)
+    check_training_output(ring, out / "toy_ring", None)
+    check_training_output(fashion, out / FASHION_PRESET, None)
+    results = [train(ring, run_dir=out / "toy_ring")]
+    _report("2-D ring of 8 Gaussians (MLP GAN)", results[0])
     try:
         build_dataset(fashion.data)
     except DataError as exc:

@@ -19,11 +19,12 @@ from .engine.checkpoint import load_checkpoint, load_state, resolve_checkpoint
 from .engine.distributed import current as current_world
 from .engine.loop import METRICS_LOG
 from .engine.stats import append_jsonl
-from .errors import DataError
+from .errors import DataError, GanforgeError
 from .generate import generator_sampler, load_generator
 from .metrics import check_best_key, evaluate, parse_metric_names
 from .metrics.context import EvalContext, tensor_sampler
 from .models import discriminator_probability, rebuild
+from .outputs import check_folder, writing
 from .samplefiles import from_uint8, read_samples
 
 
@@ -32,9 +33,14 @@ def evaluate_checkpoint(checkpoint: str | Path, metrics: str = "", n: int = 10_0
                         record: bool = True) -> dict[str, float]:
     """Evaluate the generator in `checkpoint` (file or run directory) against the data it was trained on.
 
-    The results, with the step and sample count, are appended to `metrics.jsonl` beside the checkpoint.
+    The results, with the step and sample count, are appended to `metrics.jsonl` beside the checkpoint
+    (with `record`; that folder is checked first, so a long evaluation is not lost to it).
     """
+    if n <= 0 or batch_size <= 0:
+        raise GanforgeError(f"--n and --batch-size must be positive, got {n} and {batch_size}")
     path = resolve_checkpoint(checkpoint)
+    if record:
+        check_folder(path.parent, "the run folder")
     payload = load_checkpoint(path)
     config: RunConfig = make_config(payload["config"])
     parse_metric_names(metrics)  # fail on a typo before any work
@@ -45,8 +51,9 @@ def evaluate_checkpoint(checkpoint: str | Path, metrics: str = "", n: int = 10_0
     results = evaluate(generator_sampler(G, seed), config.data, metrics, n=n, seed=seed,
                        batch_size=batch_size, progress=progress, discriminator=discriminator_probability(D))
     if record:
-        append_jsonl(path.parent / METRICS_LOG, {"step": payload["step"], "n": n, "seed": seed, "ema": ema,
-                                    "seconds": round(time.perf_counter() - start, 2), **results})
+        with writing(path.parent / METRICS_LOG):
+            append_jsonl(path.parent / METRICS_LOG, {"step": payload["step"], "n": n, "seed": seed, "ema": ema,
+                                                     "seconds": round(time.perf_counter() - start, 2), **results})
     return results
 
 

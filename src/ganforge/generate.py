@@ -1,6 +1,7 @@
 """Sampling from a trained generator: any checkpoint, no original config needed."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import torch
@@ -10,10 +11,11 @@ from tqdm import tqdm
 from . import viz
 from .engine.checkpoint import load_checkpoint, load_state
 from .engine.distributed import SINGLE, World
-from .errors import GanforgeError
+from .errors import GanforgeError, Interrupted
 from .latent import interpolation_rows
 from .metrics.context import SampleFn
 from .models import balanced_labels, class_count, rebuild
+from .outputs import check_file, check_sample_output, writing
 from .samplefiles import from_uint8, open_writer, to_uint8
 
 
@@ -75,27 +77,36 @@ def export_samples(checkpoint: str | Path, out: str | Path, n: int, seed: int = 
 
     They are the very images `ganforge eval RUN --n n --seed seed --batch-size batch_size` scores (same
     latents, same balanced classes, same 8-bit rounding); generated and written `batch_size` at a time, so
-    memory does not grow with `n`."""
+    memory does not grow with `n`. Either the whole export appears at `out` or, on any failure or an
+    interruption, nothing does."""
     if n <= 0 or batch_size <= 0:
         raise GanforgeError(f"--n and --batch-size must be positive, got {n} and {batch_size}")
+    if check_sample_output(out) == "picture":
+        raise GanforgeError(f"--out {out}: sample files go to a FOLDER/ or a FILE.npz")
     G = load_generator(checkpoint, ema)
     sample = generator_sampler(G, seed)
-    writer = None
+    chunks = (sample(min(batch_size, n - start)) for start in range(0, n, batch_size))
+    first = next(chunks)  # before the progress bar, so a refusal comes alone
+    if (first[0] if isinstance(first, tuple) else first).dim() != 4:
+        raise GanforgeError("sample files need an image model; this checkpoint holds a toy model")
+    writer, done = None, 0
     try:
         with tqdm(total=n, desc="writing samples", unit="img", disable=not progress) as bar:
-            for start in range(0, n, batch_size):
-                chunk = sample(min(batch_size, n - start))
+            for chunk in itertools.chain([first], chunks):
                 images, labels = chunk if isinstance(chunk, tuple) else (chunk, None)
-                if images.dim() != 4:
-                    raise GanforgeError("sample files need an image model; this checkpoint holds a toy model")
                 writer = writer or open_writer(out, n, tuple(images.shape[1:]))
                 writer.write(to_uint8(images), labels)
+                done += len(images)
                 bar.update(len(images))
-    except BaseException:
+        with writing(out):
+            return writer.close()
+    except BaseException as exc:
         if writer is not None:
             writer.abort()
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(f"interrupted after {done} of {n} samples; nothing was written to {out} "
+                              "(the partial export was removed)") from None
         raise
-    return writer.close()
 
 
 def latents(G: nn.Module, n: int, seed: int) -> torch.Tensor:
@@ -122,6 +133,7 @@ def sample_to_file(checkpoint: str | Path, out: str | Path, n: int = 64, seed: i
     samples each; otherwise every class in turn."""
     if n <= 0:
         raise GanforgeError(f"--n must be positive, got {n}")
+    check_file(out, (".png",))
     G = load_generator(checkpoint, ema)
     if class_grid:
         classes = class_count(G)
@@ -138,6 +150,7 @@ def interpolate_to_file(checkpoint: str | Path, out: str | Path, rows: int = 8, 
     """The DCGAN paper's latent walk: each row moves between two random latents in `steps` steps."""
     if rows <= 0 or steps < 2:
         raise GanforgeError(f"need rows >= 1 and steps >= 2, got rows={rows}, steps={steps}")
+    check_file(out, (".png",))
     G = load_generator(checkpoint, ema)
     z = latents(G, 2 * rows, seed)
     try:

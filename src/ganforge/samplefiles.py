@@ -9,6 +9,8 @@ same rule (`from_uint8(to_uint8(x))`), so a file scores exactly what the generat
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from PIL import Image
 
 from .data.folder import EXTENSIONS
 from .errors import DataError, GanforgeError
+from .fileio import umask
+from .outputs import check_file, check_folder, sample_kind
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -30,39 +34,30 @@ def from_uint8(pixels: torch.Tensor) -> torch.Tensor:
     return pixels.float().div_(127.5).sub_(1.0)
 
 
-def export_kind(out: str | Path) -> str | None:
-    """"npz" for FILE.npz, "folder" for DIR/ (a trailing slash, an existing folder or a name without a
-    suffix), None for anything else (a picture)."""
-    text = str(out)
-    path = Path(text)
-    if path.suffix.lower() == ".npz":
-        return "npz"
-    if text.endswith(("/", "\\")) or path.is_dir() or not path.suffix:
-        return "folder"
-    return None
-
-
 class FolderWriter:
-    """Numbered PNGs `000000.png, 000001.png, ...` in a new or empty folder (a folder that already holds
-    files is refused: its old images would be scored with the new ones)."""
+    """Numbered PNGs `000000.png, 000001.png, ...` written into a hidden folder beside `folder` and renamed to
+    it at the end, so an export is either whole or absent. `folder` must be new or empty (old images there
+    would be scored with the new ones)."""
 
     def __init__(self, folder: Path, n: int) -> None:
-        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-            raise GanforgeError(f"{folder}: already exists and is not an empty folder; choose a new --out")
-        folder.mkdir(parents=True, exist_ok=True)
+        check_folder(folder, empty=True, why=", which would be scored with the new samples")
+        folder.parent.mkdir(parents=True, exist_ok=True)
         self.folder, self.width, self.written = folder, max(6, len(str(n - 1))), 0
+        self._tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
 
     def write(self, pixels: torch.Tensor, labels: torch.Tensor | None) -> None:
         for image in pixels.numpy():
             array = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
-            Image.fromarray(array).save(self.folder / f"{self.written:0{self.width}d}.png")
+            Image.fromarray(array).save(self._tmp / f"{self.written:0{self.width}d}.png")
             self.written += 1
 
     def close(self) -> Path:
+        os.chmod(self._tmp, 0o777 & ~umask())  # mkdtemp's private 0700 would surprise a shared machine
+        os.rename(self._tmp, self.folder)  # replaces the folder when it is empty; refused if it filled meanwhile
         return self.folder
 
     def abort(self) -> None:
-        """The PNGs written so far stay: each is a whole file, and the folder is refused for a new export."""
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
 
 class NpzWriter:
@@ -102,12 +97,12 @@ class NpzWriter:
 
 
 def open_writer(out: str | Path, n: int, shape: tuple[int, int, int]) -> FolderWriter | NpzWriter:
-    kind = export_kind(out)
+    kind = sample_kind(out)
     if kind == "npz":
-        return NpzWriter(Path(out), n, shape)
+        return NpzWriter(check_file(out, (".npz",)), n, shape)
     if kind == "folder":
         return FolderWriter(Path(out), n)
-    raise GanforgeError(f"{out}: write samples to a FOLDER/ or a FILE.npz")
+    raise GanforgeError(f"--out {out}: sample files go to a FOLDER/ or a FILE.npz")
 
 
 def read_samples(path: str | Path) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -121,6 +116,10 @@ def read_samples(path: str | Path) -> tuple[torch.Tensor, torch.Tensor | None]:
         return _read_folder(path), None
     if not path.is_file():
         raise DataError(f"{path}: no such file or folder")
+    if path.suffix.lower() != ".npz" or not zipfile.is_zipfile(path):
+        what = "not an .npz archive" if path.suffix.lower() == ".npz" else "not an .npz file"
+        raise DataError(f"{path}: {what}; samples are read from FILE.npz (uint8 arrays) or a folder of "
+                        "PNG/JPEG images")
     try:
         with np.load(path, allow_pickle=False) as archive:
             images = next((archive[k] for k in ("arr_0", "x", "images") if k in archive.files), None)
@@ -129,6 +128,8 @@ def read_samples(path: str | Path) -> tuple[torch.Tensor, torch.Tensor | None]:
         raise DataError(f"{path}: cannot read as .npz ({exc})") from None
     if images is None:
         raise DataError(f"{path}: no images under arr_0, x or images")
+    if images.ndim >= 1 and len(images) == 0:
+        raise DataError(f"{path}: holds no images (its array of images is empty)")
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[3] not in (1, 3)):
         raise DataError(f"{path}: images must be uint8 [N, H, W] or [N, H, W, C] with C 1 or 3, got "
                         f"{images.dtype} {list(images.shape)}")

@@ -1,6 +1,7 @@
 """Fetch the IDX datasets into a folder that the loaders read: atomically, resumably, validated."""
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import urllib.error
@@ -10,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import DataError
+from ..outputs import check_folder, writing
 from .idx import FILES, cache_dir, read_idx
 
 BASE_URLS = {
@@ -57,19 +59,30 @@ def download(name: str, root: str | Path | None = None, base_url: str | None = N
              progress: bool = True) -> Path:
     """Download the four gzipped IDX files of `name` into `root` (default ~/.cache/ganforge/NAME).
 
-    Files already present and valid are skipped, so an interrupted download resumes file by file.
-    Returns the folder, ready for `data.root`.
+    Files already present and valid are skipped, so an interrupted download resumes file by file. On a
+    failure the files fetched so far stay (and the message says so), while folders this call made and left
+    empty are removed. Returns the folder, ready for `data.root`.
     """
     if name not in BASE_URLS:
         raise DataError(f"cannot download {name!r}: known datasets are {', '.join(sorted(BASE_URLS))}")
-    folder = Path(root).expanduser() if root else cache_dir(name)
+    folder = check_folder(Path(root).expanduser() if root else cache_dir(name), "--root")
     base = (base_url or BASE_URLS[name]).rstrip("/") + "/"
-    try:
+    made = [p for p in [folder, *folder.absolute().parents] if not p.exists()]  # deepest first
+    with writing(folder):
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"cannot create {folder}: {exc}") from None
-    for stem in FILES:
-        if _is_valid(folder / stem) or _is_valid(folder / f"{stem}.gz"):
-            continue
-        _fetch(base + f"{stem}.gz", folder / f"{stem}.gz", progress)
+    try:
+        for stem in FILES:
+            if _is_valid(folder / stem) or _is_valid(folder / f"{stem}.gz"):
+                continue
+            _fetch(base + f"{stem}.gz", folder / f"{stem}.gz", progress)
+    except BaseException as exc:
+        kept = sum(_is_valid(folder / f"{stem}.gz") or _is_valid(folder / stem) for stem in FILES)
+        for path in made:
+            with contextlib.suppress(OSError):  # not empty: it holds what an earlier download fetched
+                path.rmdir()
+        if isinstance(exc, DataError):
+            left = (f"; kept the {kept} of {len(FILES)} files fetched in {folder}, run again to fetch the rest"
+                    if kept else "; nothing was kept")
+            raise DataError(f"{exc}{left}") from None
+        raise
     return folder

@@ -17,6 +17,7 @@ import numpy as np
 from ..engine.stats import read_log
 from ..errors import GanforgeError
 from ..fileio import atomic_path
+from ..outputs import check_file
 
 MAX_SNAPSHOTS = 12      # sample pictures kept in the slider, evenly spread over training, the last included
 CURVE_GROUPS = (("losses", ["loss/d", "loss/g"]), ("discriminator", ["d/*"]), ("penalties", ["reg/*"]),
@@ -175,9 +176,10 @@ def build_report(folder: str | Path) -> str:
 
 
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
-    """Write the report on `folder` to `out` (default FOLDER/report.html), atomically; returns its path."""
+    """Write the report on `folder` to `out` (default FOLDER/report.html), atomically; returns its path.
+    `out` is checked before the page is built."""
+    out = check_file(out if out is not None else Path(folder) / "report.html", (".html",))
     text = build_report(folder)
-    out = Path(out) if out is not None else Path(folder) / "report.html"
     with atomic_path(out) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
     return out
