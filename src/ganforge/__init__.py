@@ -3,7 +3,8 @@
 The package top holds the few calls the command line is made of (docs/structure.md shows them in use):
 
 - `load_config(path_or_preset, overrides)` -> `RunConfig`
-- `train(config, run_dir=None, resume=None)` -> `RunResult`, with `config.eval`'s evaluation and `best.pt`
+- `train(config, run_dir=None, resume=None)` -> `RunResult`, with `config.eval`'s evaluation, `best.pt`
+  and `report.html` (its path in the result's `report`)
 - `load_generator(checkpoint_or_run_dir, ema=True)` -> the generator, in eval mode
 - `sample(G, n, seed=0, class_index=None)` -> samples on the CPU
 - `evaluate(checkpoint_or_run_dir, metrics="", n=10_000)` -> {result key: value}
@@ -24,7 +25,7 @@ __version__ = "0.1.0"
 _API = {
     "load_config": ("ganforge.config", "load_config"),
     "RunConfig": ("ganforge.config", "RunConfig"),
-    "train": ("ganforge.runner", "train"),
+    "train": ("ganforge.api", "train"),
     "RunResult": ("ganforge.engine.loop", "RunResult"),
     "load_generator": ("ganforge.generate", "load_generator"),
     "sample": ("ganforge.api", "sample"),
@@ -35,13 +36,12 @@ _API = {
 __all__ = ["__version__", *_API]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` imports on first use
-    from .api import sample
+    from .api import sample, train
     from .config import RunConfig, load_config
     from .engine.loop import RunResult
     from .evaluation import evaluate_checkpoint as evaluate
     from .evaluation import evaluate_samples
     from .generate import export_samples, load_generator
-    from .runner import train
 
 
 def __getattr__(name: str) -> Any:

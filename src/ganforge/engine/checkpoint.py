@@ -7,6 +7,7 @@ networks can be rebuilt from the checkpoint alone.
 from __future__ import annotations
 
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,21 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return path
 
 
+def _gist(exc: Exception) -> str:
+    """A load error in whole sentences: for a refused object the sentence naming it (torch's advice to load
+    with weights_only=False is the one thing not to do with an untrusted file), else the first sentence."""
+    sentences = re.split(r"(?<=\.)\s+", " ".join(str(exc).split())) if str(exc).strip() else []
+    named = [s for s in sentences if "GLOBAL" in s]
+    return (named or sentences or [type(exc).__name__])[0].rstrip(".")
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a ganforge checkpoint safely; raises `CheckpointError` with one line on any problem."""
     path = resolve_checkpoint(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable ganforge checkpoint ({reason[:160]})") from None
+        raise CheckpointError(f"{path}: not a readable ganforge checkpoint ({_gist(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ganforge checkpoint")
     if payload.get("version") != VERSION:

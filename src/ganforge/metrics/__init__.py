@@ -25,16 +25,17 @@ class Metric:
     higher_is_better: frozenset     # result keys where larger is better (the rest: smaller is better)
     doc: str
     conditional: bool = False       # needs a class-conditional generator (the classes asked for)
+    unfit: Callable[[tuple[int, ...]], str] | None = None  # why samples of this shape cannot be scored ("": they can)
 
 
 METRICS: Registry = Registry("metric")
 
 
 def register_metric(name: str, kind: str, doc: str, keys: tuple[str, ...], higher: tuple[str, ...] = (),
-                    conditional: bool = False):
+                    conditional: bool = False, unfit: Callable[[tuple[int, ...]], str] | None = None):
     def add(compute: Callable[[EvalContext], dict[str, float]]) -> Callable[[EvalContext], dict[str, float]]:
         METRICS.register(name, help=f"[{kind}] {doc}")(
-            Metric(compute, kind, keys, frozenset(higher), doc, conditional))
+            Metric(compute, kind, keys, frozenset(higher), doc, conditional, unfit))
         return compute
 
     return add
@@ -46,14 +47,19 @@ def data_kind(context: EvalContext) -> str:
     return "1d" if context.real_dataset.sample_shape == (1,) else "points"
 
 
-OPT_IN = ("parzen", "inception")  # slow, or needing an optional extra and Inception weights
+# slow, needing an optional extra and Inception weights, or meaningful only on the data it was made for
+OPT_IN = ("parzen", "inception", "stacked_modes")
 
 
-def default_metrics(kind: str, conditional: bool = False) -> list[str]:
-    """Every metric for `kind` of data except the opt-in ones, and those for conditional generators only when
-    the generator is one."""
+def _unfit(metric: Metric, shape: tuple[int, ...] | None) -> str:
+    return metric.unfit(shape) if metric.unfit is not None and shape is not None else ""
+
+
+def default_metrics(kind: str, conditional: bool = False, shape: tuple[int, ...] | None = None) -> list[str]:
+    """Every metric for `kind` of data except the opt-in ones, those for conditional generators only when
+    the generator is one, and (given the samples' `shape`) only those that can score such samples."""
     return [name for name in METRICS.names() if METRICS.get(name).kind == kind and name not in OPT_IN
-            and (conditional or not METRICS.get(name).conditional)]
+            and (conditional or not METRICS.get(name).conditional) and not _unfit(METRICS.get(name), shape)]
 
 
 def parse_metric_names(text: str | list[str]) -> list[str]:
@@ -75,14 +81,18 @@ def evaluate(sample: SampleFn, data: DataConfig, metrics: str | list[str] = "", 
         raise ConfigError(f"evaluation needs n >= 2 samples, got {n}")
     cache = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
     context = EvalContext(sample, data, n, seed, batch_size, cache, progress, discriminator)
-    kind = data_kind(context)
-    names = parse_metric_names(metrics) or default_metrics(kind, context.fake_labels is not None)
-    results: dict[str, float] = {}
-    for name in names:
+    kind, shape = data_kind(context), tuple(context.real_dataset.sample_shape)
+    names = parse_metric_names(metrics)
+    for name in names:  # every refusal before any sample is drawn
         metric: Metric = METRICS.get(name)
         if metric.kind != kind:
             raise ConfigError(f"metric {name!r} applies to {metric.kind} data, but {data.name} is {kind} data")
-        results.update(metric.compute(context))
+        if reason := _unfit(metric, shape):
+            raise ConfigError(f"metric {name!r} does not apply here: {reason}")
+    names = names or default_metrics(kind, context.fake_labels is not None, shape)
+    results: dict[str, float] = {}
+    for name in names:
+        results.update(METRICS.get(name).compute(context))
     return results
 
 
@@ -100,4 +110,4 @@ def higher_is_better(key: str) -> bool:
     return any(key in METRICS.get(name).higher_is_better for name in METRICS.names())
 
 
-from . import suite  # noqa: E402,F401  (registration)
+from . import suite, stacked  # noqa: E402,F401  (registration)
