@@ -1,7 +1,10 @@
 """The registered metrics: each adapts an `EvalContext` to the pure functions of one metric module."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from scipy import linalg
 
 from ..data.toy import mode_centres, mode_std
 from ..errors import ConfigError
@@ -20,6 +23,7 @@ from .swd import sliced_wasserstein
 TOY_SAMPLES = 2500     # PacGAN's protocol scores 2,500 samples per run
 PARZEN_VALIDATION = 1000
 MSSSIM_PAIRS = 10_000  # AC-GAN / PGGAN: mean MS-SSIM over 10k random pairs
+SWD_MIN_SIDE = 16      # PGGAN's coarsest pyramid level
 
 
 @register_metric("fd_fmnist", "image", "Frechet distance of Fashion-MNIST classifier features (FID-style)",
@@ -27,7 +31,13 @@ MSSSIM_PAIRS = 10_000  # AC-GAN / PGGAN: mean MS-SSIM over 10k random pairs
 def fd_fmnist(context: EvalContext) -> dict[str, float]:
     real, _ = context.real_classified
     fake, _ = context.fake_classified
-    return {"fd_fmnist": frechet_distance_from_features(real, fake)}
+    with warnings.catch_warnings():
+        # scipy's sqrtm warns "Matrix is singular" whenever a feature never varies (a ReLU unit that fires
+        # for no sample) or n does not exceed the feature width: the covariances are then singular by
+        # construction. The value is still the one FID's reference code reports, and frechet_distance itself
+        # retries a non-finite root and refuses a significant imaginary part, so the warning adds nothing.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        return {"fd_fmnist": frechet_distance_from_features(real, fake)}
 
 
 @register_metric("kd_fmnist", "image", "kernel (MMD^2, cubic polynomial) distance of classifier features (KID)",
@@ -76,12 +86,21 @@ def class_match(context: EvalContext) -> dict[str, float]:
     return {"class_match": float(np.mean(predicted == asked.numpy()))}
 
 
+def swd_unfit(shape: tuple[int, ...]) -> str:
+    """SWD's pyramid halves the image down to 16x16, so the side must be a power of two from 16 up."""
+    side = shape[-1]
+    if shape[-2] == side and side >= SWD_MIN_SIDE and not side & (side - 1):
+        return ""
+    return f"SWD needs square images with a power-of-two side of at least {SWD_MIN_SIDE}, these are " \
+           f"{shape[-2]}x{side}"
+
+
 @register_metric("swd", "image", "sliced Wasserstein distance of Laplacian-pyramid patches x1e3 (PGGAN)",
-                 keys=("swd",))
+                 keys=("swd",), unfit=swd_unfit)
 def swd(context: EvalContext) -> dict[str, float]:
     try:
-        return sliced_wasserstein(context.real, context.fake, seed=context.seed)
-    except ValueError as exc:  # e.g. images below the 16x16 coarsest level
+        return sliced_wasserstein(context.real, context.fake, seed=context.seed, min_resolution=SWD_MIN_SIDE)
+    except ValueError as exc:
         raise ConfigError(f"swd: {exc}") from None
 
 
