@@ -191,10 +191,9 @@ def _rank(rank: int, port: int, tmp: str) -> None:
     G, D, config = grown(Path(tmp))
     results = training_evaluator(config)(G, D)
     samples = generator_sampler(G, 7, world)(EVAL_N)
-    marked = buffers_of(rank)  # marked by sync_buffers, which sends nothing; settle sends rank 0's
-    world.sync_buffers(marked)
+    marked = buffers_of(rank)  # each rank's own; settle sends rank 0's
     before_settle = {k: v.clone() for k, v in marked.state_dict().items()}
-    world.settle()
+    world.settle(marked)
     leave(False)
     watching[0] = False
     torch.save(samples, Path(tmp) / f"samples.rank{rank}.pt")
@@ -362,7 +361,7 @@ def test_a_share_a_minibatch_stddev_group_cannot_split_is_refused(tmp_path):
 
 def test_settle_gives_every_rank_rank_0s_buffers_bit_for_bit(ranks):
     """Five dtypes (a 0-d int64 counter, bools, float16 and float64 among them) go as raw bytes in one
-    broadcast and arrive bit for bit; `sync_buffers` alone only marks them and sends nothing."""
+    broadcast and arrive bit for bit."""
     _, tmp = ranks
     settled = [torch.load(tmp / f"settled.rank{r}.pt", weights_only=True) for r in range(RANKS)]
     own = [buffers_of(r).state_dict() for r in range(RANKS)]

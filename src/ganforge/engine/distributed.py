@@ -17,7 +17,7 @@ import os
 import pickle
 import warnings
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -50,8 +50,6 @@ class World:
     local_rank: int = 0
     active: bool = False  # a process group is up (also with one rank: a 1-GPU torchrun still runs DDP)
     control: Any = None   # gloo group for CPU-side agreement; None: the default group (gloo already)
-    # id -> module whose buffers may differ between the ranks until the next `settle`
-    stale: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def writer(self) -> bool:
@@ -131,34 +129,23 @@ class World:
             warnings.simplefilter("ignore", FutureWarning)
             return [all_reduce(t) / self.size for t in tensors]
 
-    def sync_buffers(self, *modules: nn.Module) -> None:
-        """Note that `modules`' buffers (batch-norm running statistics) may now differ between the ranks;
-        the next `settle` gives every rank rank 0's. Nothing is sent here, so a step pays no collective for
-        them: in training mode no layer reads a running statistic, each rank's update of them only differs
-        from rank 0's, and the ranks' weights stay identical without them. Spectral norm's u and v, the
-        growing stage and reference batches are computed from identical weights and inputs on every rank.
-
-        DDP's own per-forward broadcast is off as well: it would also overwrite buffers in place between
-        the forward passes of one step (D on real, then on fake data) whose backward may still need them."""
-        if self.active and self.size > 1:
-            for module in modules:
-                self.stale.setdefault(id(module), module)
-
     @torch.no_grad()
     def settle(self, *modules: nn.Module) -> None:
-        """Rank 0's buffers on every rank, for `modules` and every module marked by `sync_buffers` since the
-        last settle: called before the ranks' buffers are read (an evaluation every rank takes part in, a
-        checkpoint, the end of a run), so every rank holds the same networks wherever one can be observed.
+        """Rank 0's buffers of `modules` (batch-norm running statistics) on every rank: called before the
+        ranks' buffers are read (an evaluation every rank takes part in, a checkpoint, the end of a run), so
+        every rank holds the same networks wherever one can be observed. Between those points the ranks'
+        running statistics may differ, and a step pays no collective for them: in training mode no layer
+        reads a running statistic, so the ranks' weights stay identical without them. Spectral norm's u and
+        v, the growing stage and reference batches follow from identical weights and inputs on every rank.
+        DDP's own per-forward broadcast is off as well: it would also overwrite buffers in place between the
+        forward passes of one step (D on real, then on fake data) whose backward may still need them.
 
         All buffers go as raw bytes in one broadcast per device, whatever their dtypes (bit for bit, and
         one collective instead of one per module and dtype); largest elements first, so that each buffer's
         slice of the bytes is aligned for its own dtype."""
         if not self.active or self.size == 1:
             return
-        for module in modules:
-            self.stale.setdefault(id(module), module)
-        buffers = {id(b): b for module in self.stale.values() for b in module.buffers()}  # shared ones once
-        self.stale.clear()
+        buffers = {id(b): b for module in modules for b in module.buffers()}  # shared ones once
         by_device: dict[torch.device, list[torch.Tensor]] = {}
         for buffer in sorted(buffers.values(), key=lambda b: -b.element_size()):
             by_device.setdefault(buffer.device, []).append(buffer)
@@ -177,7 +164,7 @@ class World:
 
 SINGLE = World()
 _current = SINGLE  # set by `join` for the run in progress
-# DDP's per-forward buffer broadcast is off (see `World.sync_buffers`); PyTorch 2.13 renamed the switch
+# DDP's per-forward buffer broadcast is off (see `World.settle`); PyTorch 2.13 renamed the switch
 NO_FORWARD_SYNC = ({"forward_sync_buffers": False}
                    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
                    else {"broadcast_buffers": False})

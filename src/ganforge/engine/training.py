@@ -5,8 +5,8 @@ whole of a checkpoint's training state, so a resumed run continues bit for bit o
 
 A step is `n_dis` rounds of draw -> `d_main` (D's loss) -> `d_reg` (gradient penalties, every `reg.every`
 rounds) -> D's update, then `g_main` (G's loss) -> G's update. The tricks that act around those phases
-(growing, weight clipping, buffer copies between ranks, EMA, CUDA-graph step marks) are small hooks that
-the constructor installs only when the config asks for them.
+(growing, weight clipping, EMA, CUDA-graph step marks) are small hooks that the constructor installs only
+when the config asks for them.
 
 In a distributed run (see `distributed`) every rank holds a whole `Training`; `train.batch_size` is the
 global batch, and each rank trains on its slice of the same global batch order and latent draw.
@@ -138,7 +138,7 @@ class Training:
         self.before_step = self._hooks(speed.COMPILE[mode].cudagraphs and self._mark_graph_step,
                                        self.schedule is not None and self._grow)
         self.after_d_update = self._hooks(config.reg.clip > 0 and self._clip)
-        self.after_step = self._hooks(world.active and self._sync_buffers, self.ema is not None and self._update_ema)
+        self.after_step = self._hooks(self.ema is not None and self._update_ema)
 
     @staticmethod
     def _hooks(*hooks: Callable[[], None] | bool) -> list[Callable[[], None]]:
@@ -289,11 +289,6 @@ class Training:
     def _clip(self) -> None:
         """WGAN weight clipping, after each D update."""
         clip_weights(self.D, self.config.reg.clip)
-
-    def _sync_buffers(self) -> None:
-        """Distributed: every rank's networks keep rank 0's buffers (batch-norm running statistics)."""
-        self.world.sync_buffers(self.G)
-        self.world.sync_buffers(self.D)
 
     def _update_ema(self) -> None:
         self.ema.update(self.G, self.step)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..ablation import Summary, Variant, run_ablation
 from ..config import load_config
-from . import Row
+from .base import Row
 
 QUIET = ("train.progress=false", "train.tensorboard=false")
 

@@ -20,7 +20,7 @@ from ..engine.checkpoint import load_checkpoint, load_state
 from ..engine.loop import CHECKPOINT
 from ..models import rebuild
 from ..runner import train
-from . import DIFFERS, NOT_STATED, SAME, UNKNOWN, Setting
+from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, Setting
 
 FULL_STEPS = 5000           # the dcgan_fashion preset's own length
 QUICK_STEPS = 20

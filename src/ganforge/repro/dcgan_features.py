@@ -32,7 +32,7 @@ from .. import viz
 from ..data import Dataset
 from ..generate import generate, latents, load_generator
 from ..metrics.classifier import classify
-from . import DIFFERS, DOES_NOT, REPRODUCES, SAME, ReproResult, Row, Setting, register_repro
+from .base import DIFFERS, DOES_NOT, REPRODUCES, SAME, ReproResult, Row, Setting, register_repro
 from .dcgan_common import RADFORD, dcgan_config, fashion_mnist, load_discriminator, random_discriminator, \
     trained_dcgan, training_rows
 

@@ -25,7 +25,7 @@ from torch import nn
 from .. import viz
 from ..generate import generate, interpolate_to_file, load_generator
 from ..metrics.classifier import CLASSES, load_classifier, to_classifier_input
-from . import DIFFERS, SAME, UNKNOWN, ReproResult, Row, Setting, register_repro
+from .base import DIFFERS, SAME, UNKNOWN, ReproResult, Row, Setting, register_repro
 from .dcgan_common import RADFORD, dcgan_config, trained_dcgan, training_rows
 
 CLASS_NAMES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",

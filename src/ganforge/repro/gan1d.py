@@ -29,7 +29,7 @@ from ..metrics.optimal_d import discriminator_gap
 from ..models import discriminator_probability, rebuild
 from ..runner import train
 from ..viz import join_pictures, save_density_1d
-from . import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Row, Setting, register_repro
+from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Row, Setting, register_repro
 from .common import QUIET, bundled
 
 CONVERGE = 500          # D-only steps of stage (b)

@@ -22,7 +22,7 @@ from ..evaluation import generator_sampler
 from ..generate import load_generator
 from ..metrics.parzen import parzen_evaluation
 from ..runner import train
-from . import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Row, Setting, register_repro
+from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Row, Setting, register_repro
 from .common import QUIET, bundled
 
 PAPER_MNIST = (225.0, 2.0)      # Goodfellow et al. 2014, Table 1, adversarial nets on MNIST

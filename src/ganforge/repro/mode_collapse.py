@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..metrics.modes import HQ_THRESHOLD, nearest_modes
-from . import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Row, Setting, amount, register_repro
+from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Row, Setting, amount, register_repro
 from .batched import BatchedMetzGAN, metz_step, pack_slots
 
 METZ = "Metz et al. 2016, appendix A"

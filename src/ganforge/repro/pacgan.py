@@ -33,16 +33,16 @@ import numpy as np
 import torch
 
 from ..config import DataConfig
-from ..data.toy import mode_centres, mode_std
+from ..data.toy import TOY_MIXTURES, TOY_SAMPLES, mode_centres, mode_std
 from ..errors import ConfigError
 from ..fileio import atomic_path
 from ..metrics.modes import mode_coverage, summarise_over_seeds
 from ..registry import DATASETS
-from . import DIFFERS, SAME, ReproResult, Row, Setting, amount, device_name, register_repro
+from .base import DIFFERS, SAME, ReproResult, Row, Setting, amount, device_name, register_repro
 from .batched import BatchedPacGAN, Stepper
 
 PAPER = "Lin et al. 2018, PacGAN, Table 1 (10 runs, mean ± standard error)"
-POINTS, BATCH, EVAL_SAMPLES = 100_000, 100, 2_500
+POINTS, BATCH, EVAL_SAMPLES = 100_000, 100, TOY_SAMPLES
 ITERATIONS_PER_EPOCH = POINTS // BATCH
 FULL_ITERATIONS = 400 * ITERATIONS_PER_EPOCH
 LR, BETAS, INIT_STD, SMOOTHED_TARGET = 1e-4, (0.8, 0.999), 0.02, 0.9
@@ -385,7 +385,7 @@ def plot_samples(samples: dict[tuple[str, str], np.ndarray], mixture: str, itera
     names = sorted((v for m, v in samples if m == mixture), key=_order)
     fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3.2), squeeze=False)
     centres = mode_centres(DataConfig(name=mixture)).numpy()
-    limit = 1.5 if mixture == "ring" else 6.0
+    limit = TOY_MIXTURES[mixture].extent
     for ax, name in zip(axes[0], names):
         points = samples[(mixture, name)]
         ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, linewidths=0)

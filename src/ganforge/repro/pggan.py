@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Setting, amount, register_repro
+from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Setting, amount, register_repro
 from .common import grid_rows, mean_of, preset_value, run_grid
 
 VARIANTS = {"PGGAN": "", "no growing": "growth.stable_images=[]", "no minibatch stddev": "model.mbstd_group=0"}

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..fileio import atomic_path
-from . import REPRODUCES, REPROS, TABLE_HEADER, ReproResult, Row, Setting, decide, default_out, load_result, \
+from .base import REPRODUCES, REPROS, TABLE_HEADER, ReproResult, Row, Setting, decide, default_out, load_result, \
     table_text
 
 FIGURE_WIDTH = 720      # pixels: figures are shrunk to this width, so the document stays light in git

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Setting, amount, register_repro
+from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Setting, amount, register_repro
 from .common import grid_rows, mean_of, preset_value, run_grid
 
 SETTING_E = ["optim.g.lr=1e-3", "optim.d.lr=1e-3", "optim.g.beta1=0.5", "optim.d.beta1=0.5", "optim.g.beta2=0.999",

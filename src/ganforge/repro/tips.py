@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import DIFFERS, NOT_STATED, UNKNOWN, ReproResult, Setting, register_repro
+from .base import DIFFERS, NOT_STATED, UNKNOWN, ReproResult, Setting, register_repro
 from .common import grid_rows, mean_of, preset_value, run_grid
 
 VARIANTS = {"DCGAN": "", "smoothing 0.9": "loss.real_label=0.9", "K+1 classes": "model.d_label=classes",
