@@ -311,8 +311,8 @@ def test_checkpoint_errors_are_whole_sentences(tmp_path, capsys):
     torch.save({"format": "ganforge-checkpoint", "payload": _RunsCode()}, tmp_path / "evil.pt")
     (tmp_path / "cut.pt").write_bytes((tmp_path / "evil.pt").read_bytes()[:300])
     code, _, err = run_cli(["sample", tmp_path / "evil.pt", "--out", tmp_path / "s.png"], capsys)
-    assert_refused(code, err, "not a readable ganforge checkpoint (WeightsUnpickler error: Unsupported global: GLOBAL print")
-    assert "weights_only" not in err and err.rstrip().endswith("was not an allowed global by default)")
+    assert_refused(code, err, "not a readable ganforge checkpoint (", "GLOBAL", "print")  # torch's wording varies
+    assert "weights_only" not in err and err.rstrip().endswith(")") and not err.rstrip().endswith(".)")
     code, _, err = run_cli(["sample", tmp_path / "cut.pt", "--out", tmp_path / "s.png"], capsys)
     assert_refused(code, err, "failed reading zip archive: failed finding central directory)")
 
