@@ -75,9 +75,9 @@ def check_model(config: RunConfig) -> ModelFamily:
     for key, supported in (("g_label", g_labels), ("d_label", list(LABEL_MODES)),
                            ("g_norm", list(G_NORMS) if family.g_norms else []), ("d_norm", list(family.d_norms))):
         value = getattr(m, key)
-        if value not in supported and (supported or asked(config, f"model.{key}")):
         if key == "d_norm" and not value:  # "": the family's default
             continue
+        if value not in supported and (supported or asked(config, f"model.{key}")):
             raise _refuse(config, key, supported)
     if G_LABEL_MODES[m.g_label].conditional != LABEL_MODES[m.d_label].judges_label:
         judging = [n for n, mode in LABEL_MODES.items() if mode.judges_label]

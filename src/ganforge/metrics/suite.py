@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 from scipy import linalg
 
-from ..data.toy import mode_centres, mode_std
+from ..data.toy import TOY_SAMPLES, mode_centres, mode_std
 from ..errors import ConfigError
 from . import register_metric
 from .context import EvalContext
@@ -20,7 +20,6 @@ from .parzen import parzen_evaluation
 from .prdc import precision_recall
 from .swd import sliced_wasserstein
 
-TOY_SAMPLES = 2500     # PacGAN's protocol scores 2,500 samples per run
 PARZEN_VALIDATION = 1000
 MSSSIM_PAIRS = 10_000  # AC-GAN / PGGAN: mean MS-SSIM over 10k random pairs
 SWD_MIN_SIDE = 16      # PGGAN's coarsest pyramid level
