@@ -79,12 +79,8 @@ def test_list_shows_registries(capsys):
     (["loss.name=nonsat"], "unknown loss 'nonsat'"),
     (["data.name=npz", "data.root=/nonexistent/x.npz"], "/nonexistent/x.npz"),
     # refused rather than silently fixed or ignored
-    (["train.compile=reduce-overhead", "train.device=cpu"], "train.compile=reduce-overhead captures CUDA graphs"),
-    (["model.name=pggan", "model.depth=3", "train.batch_size=30"],
-     "model.mbstd_group=4 must divide every training batch D sees; train.batch_size has 30"),
-    (["model.name=pggan", "model.depth=3", "model.pack=2", "growth.stable_images=100", "growth.batch_sizes=[16,10,8,7]"],
-     "growth.batch_sizes [16, 10, 8, 7] must all be multiples of model.pack (2)"),
-    (["model.name=dcgan", "model.depth=3", "model.mbstd_group=8"], "model.mbstd_group=8 does not apply to model.name=dcgan"),
+    (["train.compile=reduce-overhead", "train.device=cpu"],
+     "train.compile=reduce-overhead (torch.compile with CUDA graphs) needs CUDA"),
     (["model.g_norm=virtual"], "model.g_norm=virtual does not apply to model.name=mlp (it has no such option)"),
     (["loss.name=hinge", "loss.real_label=0.9"], "loss.name=hinge has none (use minimax or ns)"),
     (["model.name=dcgan"], "model.depth=2 does not apply to model.name=dcgan (only mlp reads it)"),
@@ -92,6 +88,25 @@ def test_list_shows_registries(capsys):
 def test_bad_input_gives_one_line_and_no_run_directory(tmp_path, capsys, extra, message):
     code, _, err = run_cli(["train", "toy_ring", "--out", tmp_path / "run",
                             *toy_overrides(tmp_path), *extra], capsys)
+    assert_one_line_error(code, err, message)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["model.name=pggan", "train.batch_size=30"],
+     "model.mbstd_group=4 must divide every training batch D sees; train.batch_size has 30"),
+    (["model.name=pggan", "model.pack=2", "growth.stable_images=100", "growth.batch_sizes=[16,10,8,7]"],
+     "growth.batch_sizes [16, 10, 8, 7] must all be multiples of model.pack (2)"),
+    (["model.name=dcgan", "model.mbstd_group=8"], "model.mbstd_group=8 does not apply to model.name=dcgan"),
+    (["model.name=dcgan", "model.mbstd_group=4"], "model.mbstd_group=4 does not apply to model.name=dcgan"),
+])
+def test_image_family_options_are_refused_in_one_line(tmp_path, capsys, extra, message):
+    """From a config that writes no MLP-only key (toy_ring writes model.depth, which an image family
+    would refuse first); the last case is an option written at its default value."""
+    base = tmp_path / "base.yaml"
+    base.write_text("data:\n  name: ring\n")
+    overrides = [o for o in toy_overrides(tmp_path) if not o.startswith("model.depth=")]
+    code, _, err = run_cli(["train", str(base), "--out", tmp_path / "run", *overrides, *extra], capsys)
     assert_one_line_error(code, err, message)
     assert not (tmp_path / "run").exists()
 

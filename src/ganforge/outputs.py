@@ -18,6 +18,8 @@ from typing import Iterator
 
 from .errors import GanforgeError
 
+CHECKPOINT = "checkpoint.pt"  # the file that makes a folder a run (`ganforge train --resume` reads it)
+
 SAMPLE_FORMATS = {".png": "picture", ".npz": "npz"}  # ganforge sample's file outputs; a folder is the third
 
 
@@ -80,8 +82,6 @@ def check_folder(path: str | Path, option: str = "--out", empty: bool = False, w
 def check_run_folder(path: str | Path, option: str = "--out") -> Path:
     """A new training run's folder: new or empty. One holding a checkpoint is a run to continue with
     --resume; one holding anything else would mix its old pictures and logs into the new run's report."""
-    from .engine.loop import CHECKPOINT
-
     path = Path(path).expanduser()
     if (path / CHECKPOINT).is_file():
         raise OutputError(f"{option} {path}: already holds a run; continue it with `ganforge train --resume "

@@ -29,6 +29,7 @@ from ..config import RunConfig, dump_yaml, load_config, to_dict
 from ..data import build_dataset
 from ..errors import ConfigError, GanforgeError, GanforgeWarning, Interrupted, TrainingDiverged
 from ..models import class_count, discriminator_probability
+from ..outputs import CHECKPOINT
 from .checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from . import distributed
 from .distributed import World
@@ -36,7 +37,6 @@ from .stats import RunLog, append_jsonl, first_non_finite, rewind_jsonl
 from .progress import make_progress
 from .training import Training
 
-CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
 METRICS_LOG = "metrics.jsonl"
 Evaluator = Callable[[nn.Module, nn.Module], dict[str, float]]  # (G to sample, D) -> results
