@@ -51,8 +51,8 @@ def split_indices(count: int, split: str) -> np.ndarray:
     return np.sort(order[count - held_out:] if split == "test" else order[:count - held_out])
 
 
-@DATASETS.register("elpv", help="2,624 greyscale 300x300 solar-cell EL images, labels mono/poly "
-                   "(optional: pip install ganforge[elpv]); test = a fixed held-out 10%")
+@DATASETS.register("elpv", help="2,624 300x300 solar-cell images, mono/poly; test: a fixed 10% "
+                   "(pip install ganforge[elpv])")
 def load_elpv(config: DataConfig) -> Dataset:
     """Images `[N, C, R, R]` uint8, area-averaged from 300x300 to R = `data.resolution`; labels int64 `[N]`."""
     if config.root is not None:

@@ -42,8 +42,8 @@ def stack_channels(garments: Dataset, count: int, seed: int, name: str) -> Datas
     return Dataset(samples, mode_index(garments.labels[picks]), num_classes=MODES, name=name)
 
 
-@DATASETS.register("stacked-fashion-mnist", help="three independent Fashion-MNIST garments as RGB channels: "
-                   "1,000 class-triple modes (StackedMNIST's construction); data.num_samples triples, data.seed")
+@DATASETS.register("stacked-fashion-mnist", help="3 random garments as RGB: 1,000 modes (StackedMNIST); "
+                   "data.num_samples, data.seed")
 def load_stacked_fashion_mnist(config: DataConfig) -> Dataset:
     """Images `[num_samples, 3, R, R]` uint8, labels int64 `[num_samples]` = the mode index of each triple."""
     if config.channels not in (None, CHANNELS):

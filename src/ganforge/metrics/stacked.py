@@ -59,8 +59,8 @@ def stacked_unfit(shape: tuple[int, ...]) -> str:
     return f"stacked_modes classifies each of {CHANNELS} channels as a garment; these samples are {list(shape)}"
 
 
-@register_metric("stacked_modes", "image", "modes of 1,000 covered and KL(p || uniform) on stacked Fashion-MNIST, "
-                 "a garment per channel (PacGAN, 26,000 samples)", keys=("stacked_modes", "stacked_kl"),
+@register_metric("stacked_modes", "image", "stacked Fashion-MNIST: modes of 1,000 covered, KL to uniform "
+                 "(PacGAN, 26,000 samples)", keys=("stacked_modes", "stacked_kl"),
                  higher=("stacked_modes",), unfit=stacked_unfit)
 def stacked_modes_metric(context: EvalContext) -> dict[str, float]:
     if context.n < SAMPLES:
