@@ -1,10 +1,12 @@
 """The main job (`ganforge demo`, run by ./run.sh) on tiny stand-ins for its presets: it ends on the class
 grid of the conditional run and says where it is; without the data it skips that part with a message."""
+from pathlib import Path
+
 from PIL import Image
 
 from ganforge import demo
 from ganforge.cli import main
-from ganforge.config import load_config
+from ganforge.config import load_config, to_dict
 from ganforge.errors import DataError
 
 from .runs import image_overrides, toy_overrides
@@ -27,14 +29,26 @@ def test_demo_ends_on_the_class_grid(monkeypatch, tmp_path, tiny_images, capsys)
     lines = capsys.readouterr().out.strip().splitlines()
     grid = tmp_path / "demo" / demo.FASHION_PRESET / "classes.png"
     assert lines[-1].startswith("class grid") and lines[-1].endswith(str(grid))
+    # every file the demo names for its two runs exists (the "next:" line names one to be written)
+    named = [line.split(":", 1) for line in lines if line.startswith("  ")]
+    labels = [label.strip() for label, _ in named]
+    assert labels.count("samples") == 2 and labels.count("checkpoint") == 2
+    assert all(Path(path.strip()).is_file() for _, path in named)
     assert any("2 steps" in line for line in lines)
     # tiny_images has 4 classes: 4 rows of 10 8x8 samples, 2-pixel padding, scaled 2x
     assert Image.open(grid).size == (2 * (10 * 10 + 2), 2 * (4 * 10 + 2))
 
 
-def test_demo_preset_is_class_conditional():
-    config = load_config(demo._preset(demo.FASHION_PRESET))
-    assert config.data.name == "fashion-mnist" and config.model.g_label != "none"
+def test_demo_preset_is_cdcgan_fashion_cut_short():
+    """The demo shows the conditional preset the documentation recommends, so their resolved configs may
+    differ only in how long the run is and how often it writes."""
+    demo_tree = to_dict(load_config(demo._preset(demo.FASHION_PRESET)))
+    full_tree = to_dict(load_config(demo._preset("cdcgan_fashion")))
+    assert demo_tree["train"]["steps"] < full_tree["train"]["steps"]
+    for tree in (demo_tree, full_tree):
+        for key in ("steps", "sample_every", "ckpt_every"):
+            del tree["train"][key]
+    assert demo_tree == full_tree
 
 
 def test_demo_without_the_data_skips_with_a_message(monkeypatch, tmp_path, capsys):
