@@ -7,8 +7,8 @@ samples' mode histogram p from the uniform distribution of the data, KL(p || u) 
 in nats (0 for a perfectly uniform histogram, log 1000 = 6.91 for one mode). The classifier is 92% accurate
 per garment, yet its confusions hardly move the histogram: 26,000 real test triples (`data.split=test`,
 seed 0) score 1,000 modes and KL 0.0196, as exact uniform draws of 26,000 modes do (0.019-0.020: the KL of
-a finite sample). That is the floor a generator is compared with. Scoring takes 78,000 classifications,
-181 s of CPU time (about 1.5 minutes on 2 idle cores).
+a finite sample). That is the floor a generator is compared with. Scoring takes 78,000 classifications:
+181 s of CPU time, measured on a loaded 2-core machine (so about 1.5 minutes of wall-clock on 2 free cores).
 """
 from __future__ import annotations
 
