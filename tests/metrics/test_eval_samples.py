@@ -120,7 +120,7 @@ def test_one_line_errors(conditional_run, tmp_path, capsys):
         assert_one_line_error(code, err, message)
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     code, _, err = run_cli(["eval", "--samples", tmp_path / "bad.npz", "--config", config], capsys)
-    assert_one_line_error(code, err, "cannot read as .npz")
+    assert_one_line_error(code, err, "not an .npz archive")
     np.savez(tmp_path / "float.npz", np.zeros((4, 16, 16), np.float32))
     code, _, err = run_cli(["eval", "--samples", tmp_path / "float.npz", "--config", config], capsys)
     assert_one_line_error(code, err, "images must be uint8")

@@ -6,49 +6,19 @@ API, `ganforge eval` and periodic evaluation during training.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..config import DataConfig
 from ..errors import ConfigError
-from ..registry import Registry
+from .base import METRICS, Metric, register_metric  # noqa: F401  (the package's public names)
 from .cache import default_cache_dir
 from .context import EvalContext, SampleFn
-
-
-@dataclass(frozen=True)
-class Metric:
-    compute: Callable[[EvalContext], dict[str, float]]
-    kind: str                       # data it applies to: "image", "points" (2-D toy) or "1d"
-    keys: tuple[str, ...]           # result keys it always returns (swd adds one per pyramid level)
-    higher_is_better: frozenset     # result keys where larger is better (the rest: smaller is better)
-    doc: str
-    conditional: bool = False       # needs a class-conditional generator (the classes asked for)
-    unfit: Callable[[tuple[int, ...]], str] | None = None  # why samples of this shape cannot be scored ("": they can)
-
-
-METRICS: Registry = Registry("metric")
-
-
-def register_metric(name: str, kind: str, doc: str, keys: tuple[str, ...], higher: tuple[str, ...] = (),
-                    conditional: bool = False, unfit: Callable[[tuple[int, ...]], str] | None = None):
-    def add(compute: Callable[[EvalContext], dict[str, float]]) -> Callable[[EvalContext], dict[str, float]]:
-        METRICS.register(name, help=f"[{kind}] {doc}")(
-            Metric(compute, kind, keys, frozenset(higher), doc, conditional, unfit))
-        return compute
-
-    return add
 
 
 def data_kind(context: EvalContext) -> str:
     if context.is_image:
         return "image"
     return "1d" if context.real_dataset.sample_shape == (1,) else "points"
-
-
-# slow, needing an optional extra and Inception weights, or meaningful only on the data it was made for
-OPT_IN = ("parzen", "inception", "stacked_modes")
 
 
 def _unfit(metric: Metric, shape: tuple[int, ...] | None) -> str:
@@ -58,7 +28,7 @@ def _unfit(metric: Metric, shape: tuple[int, ...] | None) -> str:
 def default_metrics(kind: str, conditional: bool = False, shape: tuple[int, ...] | None = None) -> list[str]:
     """Every metric for `kind` of data except the opt-in ones, those for conditional generators only when
     the generator is one, and (given the samples' `shape`) only those that can score such samples."""
-    return [name for name in METRICS.names() if METRICS.get(name).kind == kind and name not in OPT_IN
+    return [name for name in METRICS.names() if METRICS.get(name).kind == kind and not METRICS.get(name).opt_in
             and (conditional or not METRICS.get(name).conditional) and not _unfit(METRICS.get(name), shape)]
 
 

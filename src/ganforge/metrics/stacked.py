@@ -17,7 +17,7 @@ import torch
 
 from ..data.stacked import CHANNELS, MODES, mode_index
 from ..errors import ConfigError
-from . import register_metric
+from .base import register_metric
 from .classifier import classify
 from .context import EvalContext
 from .modes import reverse_kl_to_uniform
@@ -61,7 +61,7 @@ def stacked_unfit(shape: tuple[int, ...]) -> str:
 
 @register_metric("stacked_modes", "image", "stacked Fashion-MNIST: modes of 1,000 covered, KL to uniform "
                  "(PacGAN, 26,000 samples)", keys=("stacked_modes", "stacked_kl"),
-                 higher=("stacked_modes",), unfit=stacked_unfit)
+                 higher=("stacked_modes",), unfit=stacked_unfit, opt_in=True)
 def stacked_modes_metric(context: EvalContext) -> dict[str, float]:
     if context.n < SAMPLES:
         raise ConfigError(f"stacked_modes scores {SAMPLES} samples (PacGAN's count); evaluate with n >= {SAMPLES}, "

@@ -8,7 +8,7 @@ from scipy import linalg
 
 from ..data.toy import TOY_SAMPLES, mode_centres, mode_std
 from ..errors import ConfigError
-from . import register_metric
+from .base import register_metric
 from .context import EvalContext
 from .fidelity import inception
 from .frechet import frechet_distance_from_features
@@ -111,7 +111,8 @@ def msssim(context: EvalContext) -> dict[str, float]:
 
 
 @register_metric("parzen", "image", "Parzen-window log-likelihood of test images, pixels in [0, 1] "
-                 "(Goodfellow et al. 2014)", keys=("parzen_ll", "parzen_se", "parzen_sigma"), higher=("parzen_ll",))
+                 "(Goodfellow et al. 2014)", keys=("parzen_ll", "parzen_se", "parzen_sigma"), higher=("parzen_ll",),
+                 opt_in=True)
 def parzen(context: EvalContext) -> dict[str, float]:
     """Bandwidth chosen on 1,000 training images, log-likelihood of up to n test images, on [0, 1] pixels."""
     def flat01(x):
@@ -139,4 +140,4 @@ def d_gap(context: EvalContext) -> dict[str, float]:
 
 register_metric("inception", "image", "IS, FID, KID with torch-fidelity's Inception-v3 "
                 "(pip install ganforge[inception]; offline: $GANFORGE_INCEPTION_WEIGHTS)",
-                keys=("is", "is_std", "fid", "kid", "kid_std"), higher=("is",))(inception)
+                keys=("is", "is_std", "fid", "kid", "kid_std"), higher=("is",), opt_in=True)(inception)
