@@ -87,4 +87,4 @@ def discriminator_probability(D: nn.Module) -> Callable[[torch.Tensor], torch.Te
     return probability
 
 
-from . import mlp, dcgan, sngan, resnet, pggan  # noqa: E402,F401  (registration)
+from . import mlp, dcgan, sngan, resnet, pggan, r3gan  # noqa: E402,F401  (registration)

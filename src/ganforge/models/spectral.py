@@ -23,6 +23,8 @@ def apply_spectral_norm(net: nn.Module, iterations: int = 1, embeddings: bool = 
     kinds = LAYERS + (nn.Embedding,) if embeddings else LAYERS
     for module in list(net.modules()):
         if isinstance(module, kinds) and not is_normalised(module):
+            if not module.weight.any():  # a zero-initialised layer (fix-up, r3gan) has sigma 0 and W / sigma is
+                module.reset_parameters()  # 0/0; SN keeps only W's direction, so any nonzero draw will do
             spectral_norm(module, n_power_iterations=iterations)
             module.spectral_normalised = True  # PyTorch's parametrisation class is private: mark it ourselves
     return net
