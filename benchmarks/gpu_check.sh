@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# The GPU check: run it first and unchanged whenever a GPU is at hand, then put its output (gpu_check.md, the
-# JSON files) into the docs with the device named.
+# The GPU check: the speed and CUDA half of the GPU runbook. A lent GPU runs `bash benchmarks/gpu_all.sh`
+# (docs/gpu.md), which runs this script and then benchmarks/gpu_repros.sh in one device call; put its output
+# (gpu_check.md, the JSON files) into the docs with the device named.
 #
 #     bash benchmarks/gpu_check.sh            # from the repository root; results in $OUT or ./gpu_check_out/
 #
-# At most 8 minutes on one GPU: the parts run in order of importance, each under its own `timeout`, and a part
-# that would overrun the overall budget (BUDGET_S, 450 s) is skipped with a message. A failing part never
-# stops the others. Without CUDA (a dry run on the CPU) every GPU part prints why it is skipped, one tiny CPU
-# bench checks the bench command line, and the script exits 0.
+# At most 3.5 minutes on one GPU: the parts run in order of importance, each under its own `timeout`, and a
+# part that would overrun the overall budget (BUDGET_S, 210 s) is shortened to what is left, or skipped with a
+# message when under 15 s is left. A failing part never stops the others. Without CUDA (a dry run on the CPU)
+# every GPU part prints why it is skipped, one tiny CPU bench checks the bench command line and its switch
+# names, and the script exits 0.
 #
 # Parts, most important first: nvidia-smi and torch; `ganforge bench` of DCGAN 32x32 at batch 64 with every
 # eager switch, then with bf16 + channels_last + fused Adam + torch.compile with CUDA graphs (the 3x target),
 # each with the plain PyTorch loop in the same run; `pytest -m cuda`; benchmarks/gpu_ddp_check.sh (torchrun
-# over NCCL) and benchmarks/gpu_pacgan_check.sh if present; DCGAN at batch 256 (the share of the bf16 matmul
-# peak); sngan, resnet and pggan at batch 64 and 256 with the eager switches; then, as the budget allows,
-# the compiled rows one process each (DCGAN at 256, each compile mode, the other families).
+# over NCCL) if present; then, as the budget allows, DCGAN at batch 256 (the share of the bf16 matmul peak);
+# sngan, resnet and pggan at batch 64 and 256 with the eager switches; the compiled rows one process each
+# (DCGAN at 256, each compile mode, the other families). pacgan-table1 is a part of gpu_repros.sh.
 set -u
 cd "$(dirname "$0")/.."
 OUT_DIR="${OUT:-$PWD/gpu_check_out}"
@@ -22,10 +24,11 @@ mkdir -p "$OUT_DIR"
 PY="${PYTHON:-python3}"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
-BUDGET_S="${BUDGET_S:-450}"
+BUDGET_S="${BUDGET_S:-210}"
 START_S=$(date +%s)
 SUMMARY="$OUT_DIR/parts.tsv"
 : > "$SUMMARY"
+: > "$OUT_DIR/bench_commands.txt"
 exec > >(tee "$OUT_DIR/gpu_check.log") 2>&1
 
 elapsed() { echo $(( $(date +%s) - START_S )); }
@@ -89,60 +92,73 @@ fi
 
 FAMILIES=(sngan_fashion sngan_resnet_cifar10 pggan_fashion)  # dcgan_fashion first, on its own
 COMMON=(--steps 10 --rounds 2 --warmup 3)
-EAGER=(--switch channels_last --switch adam=foreach --switch adam=fused --switch bf16 --switch fp16)
-# each compiled row in its own process, so a slow compilation costs only its own part
+EAGER=(--switch train.channels_last=true --switch optim.impl=foreach --switch optim.impl=fused
+       --switch train.amp=bf16 --switch train.amp=fp16)
+# each compiled row in its own process, so a slow compilation costs only its own part; without CUDA, skipped,
+# its command line kept for the dry run's check
 gpu_bench() {  # gpu_bench TAG PRESET BATCH LIMIT_S [--switch ...]
     local tag=$1 preset=$2 batch=$3 limit=$4
     shift 4
+    if (( ! CUDA )); then
+        skip "$tag" "$WHY"
+        # shellcheck disable=SC2086  # FASHION_ARGS holds separate overrides
+        printf '%q ' bench "$preset" --batch "$batch" --json "$OUT_DIR/bench_$tag.json" "${COMMON[@]}" "$@" \
+            train.device=cuda $FASHION_ARGS >> "$OUT_DIR/bench_commands.txt"
+        echo >> "$OUT_DIR/bench_commands.txt"
+        return 0
+    fi
     part "$tag" "$limit" bash -c 'bench "$@"' _ "$tag" "$preset" "$batch" cuda "${COMMON[@]}" "$@"
 }
 
+gpu_bench dcgan_b64 dcgan_fashion 64 50 "${EAGER[@]}"
+gpu_bench dcgan_b64_cudagraphs dcgan_fashion 64 70 --switch best=bf16+cudagraphs
 if (( CUDA )); then
-    gpu_bench dcgan_b64 dcgan_fashion 64 60 "${EAGER[@]}"
-    gpu_bench dcgan_b64_cudagraphs dcgan_fashion 64 100 --switch best=bf16+cudagraphs
-    part pytest_cuda 100 "$PY" -m pytest -m cuda -q -p no:cacheprovider --continue-on-collection-errors tests
+    part pytest_cuda 45 "$PY" -m pytest -m cuda -q -p no:cacheprovider --continue-on-collection-errors tests
 else
-    skip dcgan_b64 "$WHY"
     skip pytest_cuda "$WHY"
 fi
-
-# each check's limit; pacgan-table1 trains PACGAN_TIME_LIMIT seconds, then draws, evaluates and saves
-declare -A CHECK_LIMIT=([ddp]=60 [pacgan]=150)
-export PACGAN_TIME_LIMIT="${PACGAN_TIME_LIMIT:-60}"
-for check in ddp pacgan; do
-    script="benchmarks/gpu_${check}_check.sh"
-    if (( ! CUDA )); then
-        skip "$check" "$WHY"
-    elif [ -f "$script" ]; then
-        mkdir -p "$OUT_DIR/$check"
-        part "$check" "${CHECK_LIMIT[$check]}" env OUT="$OUT_DIR/$check" bash "$script"
-    else
-        skip "$check" "no $script"
-    fi
+script=benchmarks/gpu_ddp_check.sh
+if (( ! CUDA )); then
+    skip ddp "$WHY"
+elif [ -f "$script" ]; then
+    mkdir -p "$OUT_DIR/ddp"
+    part ddp 40 env OUT="$OUT_DIR/ddp" bash "$script"
+else
+    skip ddp "no $script"
+fi
+gpu_bench dcgan_b256 dcgan_fashion 256 40 --switch train.channels_last=true --switch optim.impl=fused \
+    --switch train.amp=bf16
+for preset in "${FAMILIES[@]}"; do
+    for batch in 64 256; do
+        gpu_bench "${preset}_b$batch" "$preset" "$batch" 40 "${EAGER[@]}"
+    done
+done
+gpu_bench dcgan_b256_cudagraphs dcgan_fashion 256 80 --switch best=bf16+cudagraphs
+gpu_bench dcgan_b64_compile dcgan_fashion 64 80 --switch train.compile=default
+gpu_bench dcgan_b64_compile_cudagraphs dcgan_fashion 64 80 --switch train.compile=reduce-overhead
+gpu_bench dcgan_b64_bf16_compile dcgan_fashion 64 80 --switch best=bf16+compile
+for preset in "${FAMILIES[@]}"; do
+    gpu_bench "${preset}_b64_cudagraphs" "$preset" 64 80 --switch best=bf16+cudagraphs
 done
 
-if (( CUDA )); then
-    gpu_bench dcgan_b256 dcgan_fashion 256 40 --switch channels_last --switch adam=fused --switch bf16
-    for preset in "${FAMILIES[@]}"; do
-        for batch in 64 256; do
-            gpu_bench "${preset}_b$batch" "$preset" "$batch" 40 "${EAGER[@]}"
-        done
-    done
-    gpu_bench dcgan_b256_cudagraphs dcgan_fashion 256 80 --switch best=bf16+cudagraphs
-    gpu_bench dcgan_b64_compile dcgan_fashion 64 80 --switch compile
-    gpu_bench dcgan_b64_compile_cudagraphs dcgan_fashion 64 80 --switch compile=cudagraphs
-    gpu_bench dcgan_b64_bf16_compile dcgan_fashion 64 80 --switch best=bf16+compile
-    for preset in "${FAMILIES[@]}"; do
-        gpu_bench "${preset}_b64_cudagraphs" "$preset" 64 80 --switch best=bf16+cudagraphs
-    done
-else
-    skip dcgan_b256 "$WHY"
-    for preset in "${FAMILIES[@]}"; do
-        skip "$preset" "$WHY"
-    done
-    # the dry run still proves the bench command line that the GPU parts use, on a tiny CPU run
-    part cpu_plumbing 300 bash -c 'bench "$@"' _ cpu_plumbing dcgan_fashion 8 cpu --steps 1 --rounds 1 \
-        --warmup 1 --switch adam=foreach
+if (( ! CUDA )); then
+    # the dry run still proves what the GPU parts would ask of `ganforge bench`, in seconds: each command line
+    # parses, its preset and overrides make a valid config, and every switch it names exists
+    part bench_commands 30 "$PY" - "$OUT_DIR/bench_commands.txt" <<'PYEOF'
+import shlex, sys
+from ganforge.bench import switch_rows
+from ganforge.checks import check_config
+from ganforge.cli import config_file, parse
+from ganforge.config import load_config
+known, lines = set(switch_rows()), open(sys.argv[1]).read().splitlines()
+for line in lines:
+    args = parse(shlex.split(line))
+    unknown = sorted(set(args.switch) - known)
+    if unknown:
+        sys.exit(f"{line}\n  unknown switches {unknown}")
+    check_config(load_config(config_file(args.config), [*args.overrides, f"train.batch_size={args.batch}"]))
+print(f"{len(lines)} GPU bench command lines parse, make valid configs and name known switches")
+PYEOF
 fi
 
 {
