@@ -11,24 +11,26 @@ official code does).
 G: z -> the 4x4 basis (a learned 4x4 map per channel, scaled per channel by a linear function of z) ->
 stages up to the image resolution -> 1x1 convolution to the image, linear (no tanh, as in the paper).
 D: 1x1 convolution from the image -> stages down to 4x4 -> the 4x4 basis (a 4x4 depthwise convolution, one
-value per channel) -> the shared heads of `Discriminator` (a dense layer to the logit).
+value per channel) -> the shared heads of `Discriminator` (a dense layer to the logit; ours has a bias the
+paper's lacks, a constant that cancels in RpGAN's difference of logits).
 
-Initialisation (fix-up style, section 3.3 of the paper): weights from N(0, gain^2 / fan_in); in each
+Initialisation (the paper's fix-up style): weights from N(0, gain^2 / fan_in); in each
 residual branch the last convolution starts at zero, so every block is the identity at construction, and
 the other two are scaled by L^(-1/4) (L: the network's number of residual blocks) on top of leaky ReLU's
 gain sqrt(2 / (1 + 0.2^2)). Biases start at zero; as in the official code only the two convolutions before
 an activation carry one (the official code adds it inside the activation, which is the same function).
 
-Widths. Reference: the paper's CIFAR-10 setting (appendix hyper-parameter table; the official code's
-`--preset=CIFAR10`): 768 channels at every stage 4x4..32x32, 2 blocks per stage, expansion 2, cardinality
+Widths. Reference: the paper's CIFAR-10 setting (its hyper-parameter table in the appendix, as the official
+code's `--preset=CIFAR10` sets it): 768 channels at every stage 4x4..32x32, 2 blocks per stage, expansion 2, cardinality
 96 groups of the 1536 expanded channels (16 channels a group), z of 64 dimensions. `model.g_channels` and
 `model.d_channels` are that per-stage width (the paper's 768); above `model.halve_from` (32, the default)
 it halves at each doubling, as the paper's FFHQ-64/256 settings do (768 up to 32x32, then 384, 192, ...),
 and the group size stays fixed, so the number of groups halves with the width, as the paper's does.
 
 Class conditioning: the paper's G joins a linear embedding of the one-hot label to z before the basis;
-`model.g_label=concat` joins the one-hot itself, the same function class (the embedding and the basis's
-linear layer compose into one linear map). The paper's D is a projection D without the unconditional term;
+`model.g_label=concat` joins the one-hot itself: the embedding and the basis's linear layer compose into
+one linear map of the one-hot, so concat spans every map the paper's can (and more when the classes
+outnumber the paper's 64 embedding dimensions). The paper's D is a projection D without the unconditional term;
 every `model.d_label` mode works, `projection` being the paper's nearest. G has no norm layers, so `cbn` is
 refused by the config checks.
 """
