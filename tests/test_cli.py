@@ -199,3 +199,14 @@ def test_a_dataset_smaller_than_one_batch_is_one_line(tmp_path, capsys):
     assert_one_line_error(code, err, "the dataset has 4 samples, fewer than one batch of 16; add data or lower "
                                      "growth.batch_sizes")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`ganforge list | head -1`: the pipe closes early; the command ends quietly, as Unix tools do."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(f"{sys.executable} -m ganforge list | head -1", shell=True, capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.strip() == "models:"
+    assert "Traceback" not in done.stderr and "Broken pipe" not in done.stderr

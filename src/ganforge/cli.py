@@ -104,11 +104,12 @@ def cmd_list(args: argparse.Namespace) -> None:
     from .metrics import METRICS
     from .registry import DATASETS, LOSSES, MODELS
 
-    for title, registry in (("models", MODELS), ("losses", LOSSES), ("datasets", DATASETS),
-                            ("metrics", METRICS)):
+    registries = (("models", MODELS), ("losses", LOSSES), ("datasets", DATASETS), ("metrics", METRICS))
+    width = max(len(name) for _, registry in registries for name in registry.names())
+    for title, registry in registries:
         print(f"{title}:")
         for name, help_text in registry.describe():
-            print(f"  {name:<14} {help_text}")
+            print(f"  {name:<{width}} {help_text}")
     print("presets:")
     print("  " + ", ".join(presets()))
 
@@ -404,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ganforge: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`ganforge list | head`): nothing left to tell it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush stays quiet
+        return 0
     except OSError as exc:  # a file-system refusal that no check foresaw (e.g. a disk filling up)
         if exc.filename is None:
             raise

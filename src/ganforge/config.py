@@ -34,7 +34,8 @@ class DataConfig:
     augment_p: float | str = 1.0    # probability each image is augmented; adaptive: ADA's (Karras et al. 2020),
                                     # from 0, steered by D's overfitting (r_t = E[sign D(real)] -> 0.6)
     fraction: float = 1.0           # share of the data used: a draw seeded by `seed` (0.1 = a 10% small-data run)
-    num_samples: int = 100_000      # toy data: points drawn once, with `seed`
+    num_samples: int = 100_000      # toy and stacked data: samples drawn once, with `seed` (PacGAN's stacked
+                                    # MNIST: 128,000)
     seed: int = 0                   # seeds the toy draw and data.fraction's share, so runs compare on equal data
     modes: int = 8                  # ring: Gaussians equally spaced on the circle
     radius: float = 1.0             # ring: radius of the circle
