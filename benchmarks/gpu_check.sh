@@ -40,7 +40,7 @@ part() {
     left=$(( BUDGET_S - $(elapsed) ))
     if (( left < 15 )); then
         echo "=== $name: skipped: the ${BUDGET_S} s budget is spent ($(elapsed) s elapsed)"
-        printf '%s\tskipped\t0\n' "$name" >> "$SUMMARY"
+        printf '%s\tskipped\t0\tthe %s s budget was spent\n' "$name" "$BUDGET_S" >> "$SUMMARY"
         return 0
     fi
     (( limit > left )) && limit=$left
@@ -50,13 +50,14 @@ part() {
     rc=$?
     (( rc == 124 || rc == 137 )) && echo "=== $name: stopped by its ${limit} s timeout"
     echo "=== $name: exit $rc after $(( $(date +%s) - t0 )) s"
-    printf '%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - t0 ))" >> "$SUMMARY"
+    printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - t0 ))" \
+        "$( (( rc == 124 || rc == 137 )) && echo "stopped by its ${limit} s limit")" >> "$SUMMARY"
     return 0
 }
 
 skip() {  # skip NAME REASON
     echo "=== $1: skipped: $2"
-    printf '%s\tskipped\t0\n' "$1" >> "$SUMMARY"
+    printf '%s\tskipped\t0\t%s\n' "$1" "$2" >> "$SUMMARY"
 }
 
 # Fashion-MNIST presets: the IDX files in data/fashion-mnist when the coordinator copied them there; without
@@ -164,9 +165,9 @@ fi
 {
     echo "# GPU check, $(date -u +%F)"
     echo
-    echo "| part | exit | seconds |"
-    echo "| --- | --- | --- |"
-    awk -F'\t' '{printf "| %s | %s | %s |\n", $1, $2, $3}' "$SUMMARY"
+    echo "| part | exit | seconds | note |"
+    echo "| --- | --- | --- | --- |"
+    awk -F'\t' '{printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4}' "$SUMMARY"
     for md in "$OUT_DIR"/bench_*.md; do
         [ -s "$md" ] || continue
         echo

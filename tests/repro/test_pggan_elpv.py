@@ -27,7 +27,7 @@ def test_gpu_table_is_the_papers_but_for_data_length_and_metric():
         "resolution", "architecture", "loss", "optimiser", "batch", "comparison"}
     assert {what for what, row in rows.items() if row.status == DIFFERS} == {"data", "metric"}
     schedule = rows["growing schedule"]
-    assert schedule.status == REDUCED and schedule.fraction == pytest.approx(1_600 / 800_000)
+    assert schedule.status == REDUCED and schedule.fraction == pytest.approx(800 / 800_000)
     assert decide(False, True, list(rows.values())) == PROTOCOL_DIFFERS
 
 

@@ -61,11 +61,12 @@ class Protocol:
 
 
 # CPU: the preset as it is, 64x64 (64 channels halving from 8x8), 800 images per phase (0.1% of the paper's),
-# so the growing run reaches 64x64 after 7,200 images: about 3 minutes of a loaded 2-core machine. CUDA: 128x128 with
-# the paper's widths, 1,600 images per phase. Quick: 16x16 (reached after 4 of its 8 steps), SWD only
-# (MS-SSIM's 10,000 pairs take longer than the training).
+# so the growing run reaches 64x64 after 7,200 images: about 3 minutes of a loaded 2-core machine. CUDA:
+# 128x128 with the paper's widths, 800 images per phase too (128x128 after 8,800 images), one seed: the GPU
+# runbook gives it well under a minute (benchmarks/gpu_repros.sh). Quick: 16x16 (reached after 4 of its 8
+# steps), SWD only (MS-SSIM's 10,000 pairs take longer than the training).
 CPU = Protocol(64, 800, 2, ())
-GPU = Protocol(128, 1_600, 2, ("data.resolution=128", *PAPER_WIDTHS, "train.sample_every=250"))
+GPU = Protocol(128, 800, 1, ("data.resolution=128", *PAPER_WIDTHS, "train.sample_every=250"))
 QUICK = Protocol(16, 8, 1, ("data.resolution=16", "model.z_dim=16", "model.g_channels=8", "model.d_channels=8",
                             "train.batch_size=8", "train.sample_every=4", "train.log_every=4"), 8, "swd")
 
