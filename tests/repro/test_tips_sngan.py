@@ -69,14 +69,17 @@ def test_each_variant_builds_the_d_it_names():
         assert weight_normed == (name in ("WN", "SN")), variant  # both are parametrisations of the weight
 
 
-def test_time_shares_split_the_budget_by_passes_per_update():
+def test_time_limits_split_the_budget_by_backward_passes():
     p = sn.CPU
-    shares = sn.time_shares(p, 1800.0)
-    seconds = {s: float(shares[s].split("=")[1]) for s in p.settings}
-    assert sum(seconds.values()) * len(p.variants) * p.seeds == pytest.approx(1800.0, abs=0.5)
-    assert seconds["F"] / seconds["C"] == pytest.approx((5 + 1) / (1 + 1), rel=1e-2)
-    assert sn.time_shares(p, None) == {s: "" for s in p.settings}
-    assert all(float(v.split("=")[1]) > 0 for v in sn.time_shares(p, 0.0).values())  # 0 s would mean no limit
+    limits = sn.time_limits(p, 1800.0)
+    seconds = {run: float(text.split("=")[1]) for run, text in limits.items()}
+    assert sum(seconds.values()) * p.seeds == pytest.approx(1800.0, abs=1.0)
+    assert seconds["F", "BN"] / seconds["C", "BN"] == pytest.approx((5 + 1) / (1 + 1), rel=1e-2)
+    assert seconds["F", "WGAN-GP"] / seconds["F", "SN"] == pytest.approx((2 * 5 + 1) / (5 + 1), rel=1e-2)
+    assert set(sn.time_limits(p, None).values()) == {""}
+    assert all(float(v.split("=")[1]) > 0 for v in sn.time_limits(p, 0.0).values())  # 0 s would mean no limit
+    with_limits = {v.name: v.overrides for v in sn.grid(p, 1800.0)}
+    assert limits["F", "SN"] in with_limits["F, SN"]
 
 
 def test_sngan_tables_and_their_verdicts():

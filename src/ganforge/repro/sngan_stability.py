@@ -14,7 +14,7 @@ Which grid runs depends on where: on a CUDA machine (GPU) settings E and F for b
 WGAN-GP to 10,000 G updates at the paper's width; on the CPU the longest grid that fits about 30 minutes of
 2 cores (CPU below: the standard CNN at a quarter of the paper's width, settings C (the DCGAN setting, an
 easy one) and F, every normalisation). `--budget SECONDS` caps the training of the whole grid: each run gets
-a share as its `train.time_limit`, in proportion to n_dis + 1. The length row states the fewest G updates
+a share as its `train.time_limit`, in proportion to its backward passes per G update (`passes`). The length row states the fewest G updates
 any run reached as a fraction of the paper's 100,000.
 
 Criterion, written before any full run: in every hard setting (E, F) the grid ran, spectral norm's FD (mean
@@ -72,7 +72,7 @@ class Protocol:
 
 
 QUICK = Protocol(("E",), ("BN", "WGAN-GP", "SN"), steps=2, width=8, batch=16, seeds=1, n=300)
-CPU = Protocol(("C", "F"), tuple(VARIANTS), steps=600, width=16, batch=64, seeds=1, n=5000)
+CPU = Protocol(("C", "F"), tuple(VARIANTS), steps=300, width=16, batch=64, seeds=1, n=5000)
 GPU = Protocol(HARD, ("BN", "WGAN-GP", "SN"), steps=10_000, width=PAPER_WIDTH, batch=64, seeds=1, n=10_000)
 
 
@@ -89,19 +89,25 @@ def base_overrides(p: Protocol) -> list[str]:
             f"train.ckpt_every={every}", f"train.log_every={max(1, min(50, every))}"]
 
 
-def time_shares(p: Protocol, budget: float | None) -> dict[str, str]:
-    """Each setting's `train.time_limit` override: `budget` seconds shared among the grid's runs in
-    proportion to their networks' passes per G update (n_dis + 1); none without a finite budget."""
+def passes(setting: str, variant: str) -> int:
+    """Backward passes per G update, the cost model of the time shares: n_dis D steps (two with the gradient
+    penalty, which differentiates D's gradient again) and one G step."""
+    return SETTINGS[setting][3] * (2 if "reg.gp" in VARIANTS[variant] else 1) + 1
+
+
+def time_limits(p: Protocol, budget: float | None) -> dict[tuple[str, str], str]:
+    """Each run's `train.time_limit` override, keyed by (setting, variant): `budget` seconds shared among the
+    grid's runs in proportion to `passes`; none without a finite budget."""
+    runs = [(s, v) for s in p.settings for v in p.variants]
     if budget is None or not math.isfinite(budget):
-        return {s: "" for s in p.settings}
-    weight = {s: SETTINGS[s][3] + 1 for s in p.settings}
-    unit = budget / (sum(weight.values()) * len(p.variants) * p.seeds)
-    return {s: f"train.time_limit={max(0.1, unit * weight[s]):.1f}" for s in p.settings}  # 0 would be no limit
+        return {run: "" for run in runs}
+    unit = budget / (sum(passes(*run) for run in runs) * p.seeds)
+    return {run: f"train.time_limit={max(0.1, unit * passes(*run)):.1f}" for run in runs}  # 0 would be no limit
 
 
 def grid(p: Protocol, budget: float | None = None) -> list[Variant]:
-    limits = time_shares(p, budget)
-    return [Variant(f"{s}, {v}", tuple(setting_overrides(s) + VARIANTS[v].split() + limits[s].split()))
+    limits = time_limits(p, budget)
+    return [Variant(f"{s}, {v}", tuple(setting_overrides(s) + VARIANTS[v].split() + limits[s, v].split()))
             for s in p.settings for v in p.variants]
 
 
