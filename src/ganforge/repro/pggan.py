@@ -25,16 +25,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..ablation import Job, Variant, plan, save_comparison_picture, save_summary, summarise
+from ..ablation import Job, Summary, Variant, plan, save_comparison_picture, save_summary, summarise
 from ..config import DataConfig
 from ..data.elpv import write_elpv_npz
 from ..engine.checkpoint import load_checkpoint
 from ..errors import DataError
 from ..fileio import atomic_path
+from ..data import build_dataset
 from ..generate import generator_sampler, load_generator
-from ..metrics import evaluate
+from ..metrics.context import draw
+from ..metrics.msssim import msssim_diversity
+from ..metrics.suite import MSSSIM_PAIRS, SWD_MIN_SIDE
+from ..metrics.swd import sliced_wasserstein
 from ..runner import train
-from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Setting, amount, register_repro
+from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Row, Setting, amount, register_repro
 from .common import QUIET, bundled, grid_rows, preset_value
 
 PRESET = "pggan_elpv"
@@ -61,10 +65,11 @@ class Protocol:
 
 
 # CPU: the preset as it is, 64x64 (64 channels halving from 8x8), 800 images per phase (0.1% of the paper's),
-# so the growing run reaches 64x64 after 7,200 images: about 3 minutes of a loaded 2-core machine. CUDA:
-# 128x128 with the paper's widths, 800 images per phase too (128x128 after 8,800 images), one seed: the GPU
-# runbook gives it well under a minute (benchmarks/gpu_repros.sh). Quick: 16x16 (reached after 4 of its 8
-# steps), SWD only (MS-SSIM's 10,000 pairs take longer than the training).
+# so the growing run reaches 64x64 after 7,200 images (about 2 minutes on one thread of the loaded 2-core
+# machine, where a 64x64 step takes 0.65 s), two seeds, 390 s per run by default. CUDA: 128x128 with the
+# paper's widths, 800 images per phase too (128x128 after 8,800 images), one seed: the GPU runbook gives it
+# well under a minute (benchmarks/gpu_repros.sh). Quick: 16x16 (reached after 4 of its 8 steps), SWD only
+# (MS-SSIM's 10,000 pairs take longer than the training).
 CPU = Protocol(64, 800, 2, ())
 GPU = Protocol(128, 800, 1, ("data.resolution=128", *PAPER_WIDTHS, "train.sample_every=250"))
 QUICK = Protocol(16, 8, 1, ("data.resolution=16", "model.z_dim=16", "model.g_channels=8", "model.d_channels=8",
@@ -93,16 +98,21 @@ def run_overrides(p: Protocol, train_file: Path, share: float) -> list[str]:
             f"train.steps={p.steps}", f"train.time_limit={share:g}", *p.overrides]
 
 
-def score(job: Job, test: DataConfig, n: int, metrics: str, device: str) -> dict[str, float]:
-    """SWD per level and MS-SSIM of the run's EMA generator against the held-out images, with the resolution
-    its growth had reached (`reached`) and the real images it had shown (`images`); kept in result.json."""
+def score(job: Job, held_out: torch.Tensor, metrics: str, device: str) -> dict[str, float]:
+    """SWD per level of as many samples of the run's EMA generator as `held_out` holds (`[N, 1, R, R]` in
+    [-1, 1]) against them, and MS-SSIM among the samples (with "msssim" in `metrics`), the metric modules'
+    functions as `ganforge eval` computes them; with the resolution its growth had reached (`reached`) and the
+    real images it had shown (`images`). Kept in the run's result.json."""
     path = job.run_dir / "result.json"
     if path.is_file():
         return json.loads(path.read_text())
     G = load_generator(job.run_dir, device=device)
     growth = G.growth                                        # [stage, alpha]: where growing had got to
     reached = 4 * 2 ** (growth.active - 1 if growth.fading else growth.active)
-    results = evaluate(generator_sampler(G, seed=0), test, metrics, n=n, seed=0, cache_dir=None)
+    fake = generator_sampler(G, seed=0)(len(held_out))
+    results = sliced_wasserstein(held_out, fake, seed=0, min_resolution=SWD_MIN_SIDE)
+    if "msssim" in metrics.split(","):
+        results["msssim"] = msssim_diversity(fake, pairs=MSSSIM_PAIRS, seed=0)
     steps = int(load_checkpoint(job.run_dir)["step"])
     results.update(reached=float(reached), steps=float(steps), images=float(steps * job.config.train.batch_size))
     with atomic_path(path) as tmp:
@@ -118,7 +128,7 @@ def growing_holds(swd_growing: float, swd_fixed: float, reached: list[float], re
     return swd_growing < swd_fixed
 
 
-def plot_levels(summary, levels: list[str], path: Path) -> Path:
+def plot_levels(summary: Summary, levels: list[str], path: Path) -> Path:
     """swd_levels.png: SWD per pyramid level (and their mean), one bar per variant, std over seeds."""
     import matplotlib
     matplotlib.use("Agg")
@@ -131,8 +141,7 @@ def plot_levels(summary, levels: list[str], path: Path) -> Path:
         ax.bar(x, [variant["mean"][key] for key in levels], width, yerr=[variant["std"][key] for key in levels],
                label=variant["name"], capsize=3)
     ax.set_xticks(np.arange(len(levels)) + width * (len(summary.variants) - 1) / 2,
-                  [key.replace("swd_", "") + ("x" + key.replace("swd_", "") if key != "swd" else " (mean)")
-                   for key in levels])
+                  [f"{key[4:]}x{key[4:]}" if key != "swd" else "mean" for key in levels])
     ax.set_ylabel("SWD x1e3 vs held-out (lower is better)")
     ax.legend()
     fig.tight_layout()
@@ -187,7 +196,7 @@ def table(result: ReproResult) -> list[Setting]:
 @register_repro("pggan", f"{KARRAS}, section 6.1, Figure 4 / Table 1 (growing vs the final networks)",
                 "growing 4x4 -> 64x64 (CPU) or 128x128 (CUDA) vs the final networks from the start, on elpv at "
                 "equal wall-clock; SWD per level, MS-SSIM (--budget: seconds of training, all runs)",
-                table, budget=1680.0)
+                table, budget=1560.0)
 def run(out: Path, quick: bool, budget: float | None) -> ReproResult:
     cuda = torch.cuda.is_available()
     p = protocol(quick, cuda)
@@ -196,16 +205,17 @@ def run(out: Path, quick: bool, budget: float | None) -> ReproResult:
     share = 0.0 if quick or budget is None else budget / runs
     overrides = run_overrides(p, files["train"], share)
     jobs = plan(bundled(PRESET), overrides, list(VARIANTS), p.seeds, out)
-    test = DataConfig(name="npz", root=str(files["test"]), resolution=p.resolution, channels=1)
-    test_images = int(np.load(files["test"])["x"].shape[0])
-    train_images = int(np.load(files["train"])["x"].shape[0])
+    test = build_dataset(DataConfig(name="npz", root=str(files["test"]), resolution=p.resolution, channels=1))
+    held_out = draw(test, len(test), seed=0)                  # every held-out image, [N, 1, R, R] in [-1, 1]
+    with np.load(files["train"]) as archive:
+        train_images = int(archive["x"].shape[0])
     device = "cuda" if cuda else "cpu"
     results = {}
     for job in jobs:
         if not (job.run_dir / "result.json").is_file():
             shutil.rmtree(job.run_dir, ignore_errors=True)   # an unfinished run starts again: one whole share
             train(job.config, run_dir=job.run_dir)
-        results[job.variant.name, job.seed] = score(job, test, test_images, p.metrics, device)
+        results[job.variant.name, job.seed] = score(job, held_out, p.metrics, device)
     summary = summarise(list(VARIANTS), p.seeds, results)
     command = f"ganforge repro pggan{' --quick' if quick else f' --budget {budget:g}'}"
     save_summary(summary, out, command)
@@ -217,9 +227,10 @@ def run(out: Path, quick: bool, budget: float | None) -> ReproResult:
     holds = growing_holds(mean[GROWING]["swd"], mean[FIXED]["swd"], reached, p.resolution)
     per_level = "; ".join(f"{name}: " + ", ".join(f"{k[4:]} {m[k]:.1f}" for k in levels[:-1]) + f", mean {m['swd']:.1f}"
                           for name, m in mean.items())
+    real_msssim = msssim_diversity(held_out, pairs=MSSSIM_PAIRS, seed=0) if "msssim" in mean[GROWING] else None
     diversity = ("MS-SSIM among samples (lower is more varied): " + ", ".join(
-        f"{name} {m['msssim']:.3f}" for name, m in mean.items()) + f" (real {mean[GROWING]['msssim_real']:.3f}). "
-        if "msssim" in mean[GROWING] else "")
+        f"{name} {m['msssim']:.3f}" for name, m in mean.items()) + f" (held-out images {real_msssim:.3f}). "
+        if real_msssim is not None else "")
     text = (f"SWD x1e3 against the held-out images per level ({per_level}). {diversity}Images shown per run: "
             + ", ".join(f"{name} {m['images']:,.0f}" for name, m in mean.items()) + ". "
             + ("A growing run did not reach the final resolution in its share, so nothing is judged."
@@ -230,8 +241,9 @@ def run(out: Path, quick: bool, budget: float | None) -> ReproResult:
         protocol=(f"`{PRESET}` {' '.join(overrides[len(QUIET):])}; variants {GROWING} and {FIXED} "
                   f"(growth.stable_images=[]); {p.seeds} seed(s); each run {share:g} s of wall-clock"
                   if share else f"`{PRESET}` {' '.join(overrides[len(QUIET):])}; {p.seeds} seed(s)")
-                 + f"; scored ({p.metrics}) against {test_images} held-out images; EMA generators.",
-        holds=holds, summary=text, rows=grid_rows(summary, [*levels, "msssim", "msssim_real", "images", "reached"]),
+                 + f"; scored ({p.metrics}) against {len(test)} held-out images; EMA generators.",
+        holds=holds, summary=text, rows=grid_rows(summary, [*levels, "msssim", "images", "reached"])
+        + ([Row("held-out images: msssim", real_msssim)] if real_msssim is not None else []),
         figures=["ablation.png", "swd_levels.png"],
-        extra={"protocol": p.as_dict(), "share": share, "test_images": test_images, "train_images": train_images,
+        extra={"protocol": p.as_dict(), "share": share, "test_images": len(test), "train_images": train_images,
                "reached": reached})
