@@ -72,7 +72,7 @@ class Protocol:
 
 
 QUICK = Protocol(("E",), ("BN", "WGAN-GP", "SN"), steps=2, width=8, batch=16, seeds=1, n=300)
-CPU = Protocol(("C", "F"), tuple(VARIANTS), steps=300, width=16, batch=64, seeds=1, n=5000)
+CPU = Protocol(("C", "F"), tuple(VARIANTS), steps=500, width=16, batch=64, seeds=1, n=5000)
 GPU = Protocol(HARD, ("BN", "WGAN-GP", "SN"), steps=10_000, width=PAPER_WIDTH, batch=64, seeds=1, n=10_000)
 
 

@@ -72,7 +72,7 @@ class Protocol:
 
 
 QUICK = Protocol(steps=2, seeds=1, n=300, metrics="fd_fmnist", batch=16, width=8)
-FULL_PROTOCOL = Protocol(steps=500, seeds=3, n=5000, metrics="fd_fmnist,pr_fmnist")
+FULL_PROTOCOL = Protocol(steps=300, seeds=3, n=5000, metrics="fd_fmnist,pr_fmnist")
 
 
 def overrides(p: Protocol) -> list[str]:
