@@ -112,7 +112,7 @@ def score(job: Job, held_out: torch.Tensor, metrics: str, device: str) -> dict[s
     fake = generator_sampler(G, seed=0)(len(held_out))
     results = sliced_wasserstein(held_out, fake, seed=0, min_resolution=SWD_MIN_SIDE)
     if "msssim" in metrics.split(","):
-        results["msssim"] = msssim_diversity(fake, pairs=MSSSIM_PAIRS, seed=0)
+        results["msssim"] = msssim_diversity(fake.to(device), pairs=MSSSIM_PAIRS, seed=0)   # on the GPU if any
     steps = int(load_checkpoint(job.run_dir)["step"])
     results.update(reached=float(reached), steps=float(steps), images=float(steps * job.config.train.batch_size))
     with atomic_path(path) as tmp:
@@ -227,7 +227,8 @@ def run(out: Path, quick: bool, budget: float | None) -> ReproResult:
     holds = growing_holds(mean[GROWING]["swd"], mean[FIXED]["swd"], reached, p.resolution)
     per_level = "; ".join(f"{name}: " + ", ".join(f"{k[4:]} {m[k]:.1f}" for k in levels[:-1]) + f", mean {m['swd']:.1f}"
                           for name, m in mean.items())
-    real_msssim = msssim_diversity(held_out, pairs=MSSSIM_PAIRS, seed=0) if "msssim" in mean[GROWING] else None
+    real_msssim = (msssim_diversity(held_out.to(device), pairs=MSSSIM_PAIRS, seed=0) if "msssim" in mean[GROWING]
+                   else None)
     diversity = ("MS-SSIM among samples (lower is more varied): " + ", ".join(
         f"{name} {m['msssim']:.3f}" for name, m in mean.items()) + f" (held-out images {real_msssim:.3f}). "
         if real_msssim is not None else "")
