@@ -8,7 +8,7 @@
 # budget is fixed, not shrunk to the time left, so a rerun continues the same runs):
 #   data             unpack data/carry (benchmarks/gpu_prepare.sh made it): Fashion-MNIST, elpv at 128x128
 #   mode-collapse    Metz et al.'s appendix A, all variants and seeds batched      cap 90 s, budget 60 s
-#   sngan-stability  settings E and F, BN / WGAN-GP / SN on the standard CNN       cap 85 s, budget 45 s
+#   sngan-stability  settings E and F, BN / WGAN-GP / SN on the standard CNN       cap 90 s, budget 45 s
 #   pggan            growing vs the fixed networks at 128x128 on elpv              cap 70 s, budget 36 s
 #   pacgan-table1    every packing degree in one batched CUDA-graph step           cap 50 s, budget 15 s
 # A part starts only when its cap fits in what is left of BUDGET_S (default 300 s), else it is skipped with
@@ -124,7 +124,7 @@ else
 fi
 
 repro mode-collapse 90 60
-repro sngan-stability 85 45
+repro sngan-stability 90 45
 repro pggan 70 36
 repro pacgan-table1 50 15
 
