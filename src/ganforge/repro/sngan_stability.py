@@ -247,4 +247,5 @@ def run(out: Path, quick: bool, budget: float | None) -> ReproResult:
                   f"{', '.join(p.settings)} x D {', '.join(p.variants)}; {p.seeds} seed(s); {p.n:,} samples "
                   f"scored ({p.metrics})."),
         holds=ok, summary=text, rows=grid_rows(summary, [p.metrics]), figures=["ablation.png"],
-        extra={"protocol": asdict(p), "reached": reached, "diverged": diverged})
+        extra={"protocol": {**asdict(p), "settings": list(p.settings), "variants": list(p.variants)},  # as JSON has it
+               "reached": reached, "diverged": diverged})
