@@ -119,6 +119,10 @@ def test_a_diverged_run_is_a_result_and_the_grid_goes_on(tmp_path, monkeypatch):
     # run again (a resumed grid): the diverged run is not trained again
     assert sn.run_guarded(jobs, "fd_fmnist", 10, {"fd_fmnist": math.inf})[("a", 0)] == {"fd_fmnist": math.inf}
     assert calls == ["a", "b", "b"]
+    summary, reached, diverged = sn.run_safe_grid(tmp_path, "gan1d", ["train.steps=2"], variants, 1, "fd_fmnist",
+                                                  10, {"fd_fmnist": math.inf})
+    assert diverged == ["a (seed 0)"] and set(reached) == {"b"}   # a diverged run is not short of time
+    assert [row["mean"]["fd_fmnist"] for row in summary.variants] == [math.inf, 3.0]
 
 
 # ---- tips
