@@ -3,7 +3,7 @@ batch norm) and Salimans et al. 2016's ablation of their techniques (Table 3: th
 with one technique removed), on the DCGAN of `dcgan_fashion`.
 
 Variants, each a set of overrides of one grid trained through the engine at a fixed number of G steps
-(`FULL.steps`, not wall-clock) with 3 seeds: the plain DCGAN; each trick alone on it (labels as the K+1-class
+(`FULL_PROTOCOL.steps`, not wall-clock) with 3 seeds: the plain DCGAN; each trick alone on it (labels as the K+1-class
 D, `model.d_label=classes`, and as a class-conditional G with an AC-GAN D; one-sided smoothing 0.9; virtual
 batch norm in G; minibatch discrimination with the released code's 100 kernels of dimension 5; feature
 matching); the full set of Table 3 (K+1 labels, smoothing, VBN, minibatch discrimination: the paper's "our
@@ -23,11 +23,15 @@ judges real and generated batches apart, as the paper says; behind the DCGAN D's
 data) and tells a collapsed batch from a diverse one, so neither the init scale nor the batch norm before it
 blinds it here (without batch norm the same init leaves every batch near the ceiling o = 63: a defect for
 unnormalised discriminators, not this one). A real Fashion-MNIST batch reads about 1.5 times closer than the
-untrained G's, and stayed closer over 400 steps at width 32, both for this layer and for the released
+untrained G's, and stayed closer over 400 steps at width 32 (one seed each), both for this layer and for the released
 code's (weight-normalised T, data-set scale and bias, 100 kernels), which trained no better (FD 92 against
-77 for this layer and 41 for the plain DCGAN): the pressure of the layer on G starts towards closeness.
-So no defect of the layer was found; this grid measures the technique with the released code's 100 kernels
-and 3 seeds.
+77 for this layer and 41 for the plain DCGAN): the pressure of the layer on G starts towards closeness. At
+the preset's width (one seed, 1,000 steps) G's batch then overshot: at step 500 it read twice as close as a
+real one (o 20.5 against 9.6), D's head turned to weigh o negatively (the sum of its weights on o went from
++0.02 to -0.22) and the two came back level by step 1,000, while FD stayed near 90 until step 750 (67 at
+1,000; recall 0 throughout). So no defect of the layer was found: on this D and data the technique slows
+G and swings its batch's spread, which fits the earlier run's low recall without proving its cause; this grid
+measures it with the released code's 100 kernels and 3 seeds.
 """
 from __future__ import annotations
 
