@@ -13,7 +13,6 @@ rate when it can be read, so that no workload can read above 100%.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,7 +23,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import speed
-from .config import RunConfig, make_config, to_dict
+from .config import RunConfig, make_config, to_dict, value_at
 from .data import Dataset, build_dataset
 from .engine.distributed import pick_device
 from .engine.training import Training
@@ -69,7 +68,7 @@ def default_rows(config: RunConfig, device: torch.device) -> list[str]:
     """The rows measured without `--switch`: those that change `config` and run by default on `device`."""
     def changes(override: str) -> bool:
         key, _, value = override.partition("=")
-        current = functools.reduce(getattr, key.split("."), config)
+        current = value_at(config, key)
         return str(current).lower() != value
 
     return [name for name, overrides in switch_rows().items()

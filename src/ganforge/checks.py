@@ -11,13 +11,13 @@ on a DCGAN is refused, not ignored) or when it differs from the default.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from . import speed
 from .augment import POLICIES, policy_names
-from .config import RunConfig
+from .config import RunConfig, value_at
 from .errors import ConfigError, DataError
 from .losses import GanLoss
 from .models import ModelFamily
@@ -34,15 +34,9 @@ if TYPE_CHECKING:
 _DEFAULTS = RunConfig()
 
 
-def _value(config: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        config = getattr(config, part)
-    return config
-
-
 def asked(config: RunConfig, dotted: str) -> bool:
     """Whether the config asks for option `dotted` (e.g. "model.mbstd_group"): written, or not the default."""
-    return dotted in config.written or _value(config, dotted) != _value(_DEFAULTS, dotted)
+    return dotted in config.written or value_at(config, dotted) != value_at(_DEFAULTS, dotted)
 
 
 def _choices(values: list[str]) -> str:
@@ -50,7 +44,7 @@ def _choices(values: list[str]) -> str:
 
 
 def _refuse(config: RunConfig, key: str, supported: list[str]) -> ConfigError:
-    value, family = _value(config, f"model.{key}"), config.model.name
+    value, family = value_at(config, f"model.{key}"), config.model.name
     if supported:
         return ConfigError(f"model.{key}={value} is not supported by model.name={family} (choose "
                            f"{_choices(supported)})")
@@ -180,7 +174,7 @@ def check_run(config: RunConfig, dataset: Dataset, device: torch.device, world: 
     per-process batch shares that a batch-dependent layer cannot take."""
     check_config(config)
     for key, table in speed.SWITCHES.items():
-        value = _value(config, key)
+        value = value_at(config, key)
         if table[value].cuda_only and device.type != "cuda":
             others = [v for v, switch in table.items() if not switch.cuda_only]
             raise ConfigError(f"{key}={value} ({table[value].doc}) needs CUDA; on {device.type} use "

@@ -324,6 +324,13 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     return make_config(load_yaml(preset_path(path)) if path else {}, overrides)
 
 
+def value_at(config: Any, dotted: str) -> Any:
+    """The value of a dotted key (`"train.amp"`) in a config or one of its sections."""
+    for part in dotted.split("."):
+        config = getattr(config, part)
+    return config
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
@@ -338,8 +345,7 @@ def validate(config: RunConfig) -> None:
     _require(t.time_limit >= 0, f"train.time_limit must be >= 0, got {t.time_limit}")
     _require(0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
     for key, table in SWITCHES.items():
-        section, name = key.split(".")
-        value = getattr(getattr(config, section), name)
+        value = value_at(config, key)
         _require(value in table, f"{key} must be one of {', '.join(table)}, got {value!r}")
     _require(config.eval.every >= 0, f"eval.every must be >= 0, got {config.eval.every}")
     _require(config.eval.n >= 2, f"eval.n must be >= 2, got {config.eval.n}")

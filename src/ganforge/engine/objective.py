@@ -111,9 +111,8 @@ class Objective:
     def generator_loss(self, D: Judge | nn.Module, fake: torch.Tensor, fake_y: torch.Tensor | None,
                        real: torch.Tensor | None = None, real_y: torch.Tensor | None = None) -> torch.Tensor:
         """G's loss on its samples: the loss's G term (a paired loss also reads D on the `real` batch), or
-        feature matching (Salimans et al. 2016: the squared
-        distance between D's mean hidden features on the `real` batch and on samples), plus AC-GAN's class
-        term."""
+        feature matching (Salimans et al. 2016: the squared distance between D's mean hidden features on the
+        `real` batch and on samples), plus AC-GAN's class term."""
         D = judge(D) if isinstance(D, nn.Module) else D
         f = D(self.seen(fake), fake_y)
         if self.config.feature_matching:
