@@ -191,13 +191,14 @@ def variant_slug(name: str) -> str:
 
 def test_results_doc_from_hand_made_results(tmp_path):
     root = tmp_path / "runs" / "repro"
-    for folder, quick, value in (("gan1d", False, 0.01), ("gan1d-quick", True, 0.2)):
+    for folder, quick, value, device in (("gan1d", False, 0.01, "test CPU"), ("gan1d-quick", True, 0.2, "test CPU"),
+                                         ("gan1d-gpu", False, 0.03, "test GPU")):
         (root / folder).mkdir(parents=True)
         Image.new("RGB", (1500, 300), "white").save(root / folder / "figure1.png")
         result = ReproResult(name="gan1d", paper="Goodfellow et al. 2014, Figure 1", protocol=f"p {folder}",
                              verdict=QUICK if quick else REPRODUCES, summary=f"s {folder}",
                              rows=[Row("(d) KS(p_g, p_data)", value, 0.0)], figures=["figure1.png"], quick=quick,
-                             seconds=12.0, device="test CPU", holds=True,
+                             seconds=12.0, device=device, holds=True,
                              table=[Setting("z", "uniform", "Figure 1", f"normal {folder}", SAME)])
         (root / folder / "results.json").write_text(json.dumps(asdict(result)))
     doc = write_results_doc(root, tmp_path / "docs" / "RESULTS.md")
@@ -205,8 +206,12 @@ def test_results_doc_from_hand_made_results(tmp_path):
     assert "| full | **reproduces** | 12 s | test CPU |" in text
     assert "| quick | **quick run: claims nothing** | 12 s | test CPU |" in text
     assert "| z | uniform | Figure 1 | normal gan1d | same |" in text                  # the full run's table
-    assert "| (d) KS(p_g, p_data) | 0.01 | 0.2 | 0 |" in text
+    assert "| gpu | **reproduces** | 12 s | test GPU |" in text                          # the GPU runbook's
+    assert "| z | uniform | Figure 1 | normal gan1d-gpu | same |" in text              # with its own table
+    assert "| (d) KS(p_g, p_data) | 0.01 | 0.03 | 0.2 | 0 |" in text                  # full, gpu, quick
     assert "![gan1d figure1.png (full)](img/repro/gan1d-full-figure1.png)" in text
+    assert "![gan1d figure1.png (gpu)](img/repro/gan1d-gpu-figure1.png)" in text
+    assert json.loads((tmp_path / "docs" / "repro" / "gan1d-gpu.json").read_text())["device"] == "test GPU"
     assert Image.open(tmp_path / "docs" / "img" / "repro" / "gan1d-full-figure1.png").width == FIGURE_WIDTH
     for name in set(REPROS.names()) - {"gan1d"}:
         assert f"## `{name}`" in text
