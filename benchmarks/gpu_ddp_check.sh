@@ -31,13 +31,20 @@ fi
 mkdir -p "$OUT_DIR"
 rm -rf "$OUT_DIR/runs"
 
-if ls data/fashion-mnist/train-images-idx3-ubyte* >/dev/null 2>&1 && ls data/fashion-mnist/t10k-labels-idx1-ubyte* >/dev/null 2>&1; then
-    DATA="data.root=$PWD/data/fashion-mnist"
+FASHION_DIR=""
+for dir in "$PWD/data/fashion-mnist" "$HOME/.cache/ganforge/fashion-mnist"; do  # the second: gpu_carry.py's
+    if ls "$dir"/train-images-idx3-ubyte* >/dev/null 2>&1 && ls "$dir"/t10k-labels-idx1-ubyte* >/dev/null 2>&1; then
+        FASHION_DIR=$dir
+        break
+    fi
+done
+if [ -n "$FASHION_DIR" ]; then
+    DATA="data.root=$FASHION_DIR"
 else
     NPZ="$OUT_DIR/random_images.npz"
     "$PY" -c "import numpy as np; np.savez('$NPZ', x=np.random.default_rng(0).integers(0, 256, (4096, 28, 28), dtype=np.uint8))"
     DATA="data.name=npz data.root=$NPZ"
-    echo "ddp check: data/fashion-mnist missing; random 28x28 images instead"
+    echo "ddp check: Fashion-MNIST not in data/fashion-mnist or ~/.cache/ganforge; random 28x28 images instead"
 fi
 COMMON="dcgan_fashion $DATA train.device=$DEVICE train.steps=$STEPS train.log_every=50 train.sample_every=100000 train.progress=false train.tensorboard=false train.time_limit=10 $SIZE"
 FAILED=0
