@@ -149,8 +149,9 @@ class BenchResult:
             d = self.derived(row)
             sample = f"{row.sample_images_per_s:.4g}" if row.sample_images_per_s else "-"
             share = f"{d['share_of_peak']:.1%} of {d['peak']}" if d.get("share_of_peak") else "-"
-            lines.append(f"| {row.name} | {row.train_images_per_s:.4g} | {d.get('vs_default', 0):.2f} | "
-                         f"{d.get('vs_plain', 0):.2f} | {sample} | {d['train_flops_per_s'] / 1e12:.3f} | {share} |")
+            vs_default, vs_plain = (f"{d[key]:.2f}" if key in d else "-" for key in ("vs_default", "vs_plain"))
+            lines.append(f"| {row.name} | {row.train_images_per_s:.4g} | {vs_default} | {vs_plain} | {sample} | "
+                         f"{d['train_flops_per_s'] / 1e12:.3f} | {share} |")
         return "\n".join(lines)
 
 
