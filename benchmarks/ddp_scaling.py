@@ -4,12 +4,13 @@ architecture, all measured in one run.
 
 Two processes are started (torch.multiprocessing, gloo on 127.0.0.1). Rounds alternate over four rows: rank 0
 alone trains `--steps` steps of ganforge's single-process Training while rank 1 waits at a barrier, then both
-ranks train ganforge's distributed Training (each on half the global batch, each step followed by the stop
-vote `ganforge train` takes); then the same for the plain loop (`ganforge.plain_loop.PlainDCGAN`, the
-reference DCGAN loop, its G and D each in PyTorch's `DistributedDataParallel` with its defaults). Images/s
-counts real images shown to D (the global batch per step); the best round of each row is kept. The scaling
-ratio of each is 2 ranks over 1 rank; the target is ganforge's ratio of at least 1.7 on 2 otherwise idle
-cores, about what a plain DDP loop of the same DCGAN reached on such a machine (1.76).
+ranks train ganforge's distributed Training (each on half the global batch, each step overlapped with the stop
+vote `ganforge train` has in flight during it); then the same for the plain loop
+(`ganforge.plain_loop.PlainDCGAN`, the reference DCGAN loop, its G and D each in PyTorch's
+`DistributedDataParallel` with its defaults). Images/s counts real images shown to D (the global batch per
+step); the best round of each row is kept. The scaling ratio of each is 2 ranks over 1 rank; the target is
+ganforge's ratio of at least 1.7 on 2 otherwise idle cores, about what a plain DDP loop of the same DCGAN
+reached on such a machine (1.76).
 
 The plain loop trains D's weights through G's step too (the reference loop does not freeze D), so its step
 is heavier than ganforge's and its fixed costs per step weigh less: the ratio against its own single process,
@@ -52,14 +53,15 @@ def images() -> torch.Tensor:
 
 def ganforge_step(batch: int, world: World) -> Callable[[], None]:
     """One ganforge training step of DCGAN 32x32 at global batch `batch` (this rank's share of it), and
-    when distributed the stop vote that `ganforge train` takes after every step."""
+    when distributed the stop vote that `ganforge train` has in flight while a step trains."""
     config = make_config({"data": {"name": "fashion-mnist"}, "model": {"name": "dcgan", "z_dim": 100},
                           "train": {"batch_size": batch, "progress": False}})
     training = Training(config, Dataset(images(), None, 0, "random"), torch.device("cpu"), world)
 
     def step() -> None:
+        vote = world.vote([False, False])  # nothing to agree on in one process: returns at once
         training.train_step()
-        world.any([False, False])  # nothing to agree on in one process: returns at once
+        vote.result()
 
     return step
 

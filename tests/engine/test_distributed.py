@@ -71,7 +71,8 @@ def scenarios(tmp: Path) -> dict[str, dict]:
                                "train.sample_every=1000", "train.progress=false", "train.tensorboard=false",
                                "train.ema_decay=0.9", "loss.name=wasserstein", "reg.gp=10",
                                "growth.stable_images=16", "growth.fade_images=16", "growth.batch_sizes=[16,8,8]"]},
-        "interrupted": {"overrides": mlp(tmp, extra=GP), "sigint_rank1_at": 5},
+        "interrupted": {"overrides": mlp(tmp, extra=GP), "sigint_rank1_at": 6},
+        "interrupted_at_save": {"overrides": mlp(tmp), "sigint_rank1_at": 5},
         "resumed": {"resume": "interrupted", "overrides": ["train.steps=12"]},
         "diverged": {"overrides": mlp(tmp), "nan_rank1_at": 3},
         "time_limit": {"overrides": mlp(tmp, extra=("train.time_limit=1000",)), "late_rank1_at": 4},
@@ -189,17 +190,19 @@ def _rank(rank: int, port: int, tmp: str) -> None:
 
     world, _, _ = join("cpu")
     G, D, config = grown(Path(tmp))
+    vote = world.vote([rank == 1, False])  # in flight through the collectives below, as during a step
     results = training_evaluator(config)(G, D)
     samples = generator_sampler(G, 7, world)(EVAL_N)
     marked = buffers_of(rank)  # each rank's own; settle sends rank 0's
     before_settle = {k: v.clone() for k, v in marked.state_dict().items()}
     world.settle(marked)
+    voted = vote.result()
     leave(False)
     watching[0] = False
     torch.save(samples, Path(tmp) / f"samples.rank{rank}.pt")
     torch.save({"before": before_settle, "after": marked.state_dict()}, Path(tmp) / f"settled.rank{rank}.pt")
     (Path(tmp) / f"rank{rank}.json").write_text(json.dumps({"outcomes": outcomes, "writes": writes,
-                                                             "evaluation": results}))
+                                                             "evaluation": results, "vote": voted}))
     dist.destroy_process_group()
 
 
@@ -282,16 +285,37 @@ def test_only_rank_0_writes_files(ranks):
 
 
 def test_ctrl_c_on_one_rank_stops_both_at_the_same_step_and_resumes_exactly(ranks):
-    """SIGINT reached rank 1 alone during step 6: both ranks finish that step, rank 0 saves, both raise
-    Interrupted; the run resumed by both ranks ends as the uninterrupted run did, bit for bit."""
+    """SIGINT reached rank 1 alone during step 7: the ranks' vote on it runs while step 8 trains, so both
+    ranks finish step 8, rank 0 saves, both raise Interrupted (the step after the request: before the vote
+    was lagged, step 7); the run resumed by both ranks ends as the uninterrupted run did, bit for bit."""
     reports, tmp = ranks
     for r in range(RANKS):
         outcome = reports[r]["outcomes"]["interrupted"]
-        assert (outcome["outcome"], outcome["step"]) == ("Interrupted", 6)
-    assert [r["step"] for r in map(json.loads, (tmp / "interrupted" / "log.jsonl").read_text().splitlines())
-            ] == [4, 6, 8, 12]  # the stop's record, then the resumed run's
+        assert (outcome["outcome"], outcome["step"]) == ("Interrupted", 8)
+    def steps(name: str) -> list[int]:
+        return [r["step"] for r in map(json.loads, (tmp / "interrupted" / name).read_text().splitlines())]
+
+    assert steps("log.jsonl") == [4, 6, 8, 12]  # the stop's record at 8, then the resumed run's
+    assert steps("metrics.jsonl") == [6, 8, 12]  # eval.every=6, the stop, the resumed run's end
     assert reports[0]["outcomes"]["resumed"]["steps"] == 12
     assert_states(load_checkpoint(tmp / "interrupted"), load_checkpoint(tmp / "gp"))
+
+
+def test_ctrl_c_before_a_checkpoint_stops_at_that_checkpoint(ranks):
+    """SIGINT reached rank 1 alone during step 6, which checkpoints (train.ckpt_every=6): the vote is waited
+    for before the checkpoint, so both ranks stop there, not a step later."""
+    reports, tmp = ranks
+    for r in range(RANKS):
+        outcome = reports[r]["outcomes"]["interrupted_at_save"]
+        assert (outcome["outcome"], outcome["step"]) == ("Interrupted", 6)
+    assert load_checkpoint(tmp / "interrupted_at_save")["step"] == 6
+
+
+def test_a_flag_raised_on_one_rank_reaches_every_rank(ranks):
+    """`World.vote` of [rank == 1, False], waited for after an evaluation and a buffer broadcast went
+    through the same group: both ranks read [True, False]."""
+    reports, _ = ranks
+    assert [reports[r]["vote"] for r in range(RANKS)] == [[True, False]] * RANKS
 
 
 def test_a_nan_on_one_rank_stops_every_rank(ranks):
@@ -304,9 +328,11 @@ def test_a_nan_on_one_rank_stops_every_rank(ranks):
 
 
 def test_a_time_limit_reached_on_one_rank_stops_every_rank(ranks):
+    """Rank 1's clock alone passes the limit after step 4; the vote on it is read after step 5 (before the
+    vote was lagged, both stopped at 4), and both ranks stop there."""
     reports, tmp = ranks
-    assert [reports[r]["outcomes"]["time_limit"]["steps"] for r in range(RANKS)] == [4, 4]
-    assert load_checkpoint(tmp / "time_limit")["step"] == 4
+    assert [reports[r]["outcomes"]["time_limit"]["steps"] for r in range(RANKS)] == [5, 5]
+    assert load_checkpoint(tmp / "time_limit")["step"] == 5
 
 
 def test_torchrun_trains_through_the_command_line(tmp_path):

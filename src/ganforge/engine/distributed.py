@@ -41,6 +41,21 @@ def _done(work: Any) -> None:
     _recent.append(work)
 
 
+class Vote:
+    """Flags being or-ed over the ranks by an all-reduce in flight (`World.vote`). It holds the collective's
+    tensor and handle until `result` waits for it; then `_done` keeps the handle (see `_recent`)."""
+
+    def __init__(self, flags: torch.Tensor, work: Any = None) -> None:
+        self._flags, self._work = flags, work
+
+    def result(self) -> list[bool]:
+        """The flags as every rank agrees on them; waits for the all-reduce the first time."""
+        if self._work is not None:
+            _done(self._work)
+            self._work = None
+        return [bool(v) for v in self._flags.tolist()]
+
+
 @dataclass(frozen=True)
 class World:
     """Where this process stands among the ranks of a run; `World()` is a single process."""
@@ -70,13 +85,14 @@ class World:
         n = len(x) // self.size
         return x[self.rank * n:(self.rank + 1) * n]
 
-    def any(self, flags: list[bool]) -> list[bool]:
-        """Each flag true on every rank when it is true on any of them (a stop request, a time limit)."""
-        if not self.active:
-            return flags
+    def vote(self, flags: list[bool]) -> Vote:
+        """Start agreeing on `flags` (a stop request, a time limit): each comes back true on every rank when
+        it is true on any of them. The all-reduce runs while the caller goes on (the next training step);
+        `Vote.result` waits for it."""
         t = torch.tensor([int(flag) for flag in flags])
-        _done(dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.control, async_op=True))
-        return [bool(v) for v in t.tolist()]
+        if not self.active:
+            return Vote(t)
+        return Vote(t, dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.control, async_op=True))
 
     def mean(self, record: dict[str, float]) -> dict[str, float]:
         """`record` averaged over the ranks key by key (every rank reports the same keys), so the log shows

@@ -32,7 +32,7 @@ from ..models import class_count, discriminator_probability
 from ..outputs import CHECKPOINT
 from .checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from . import distributed
-from .distributed import World
+from .distributed import Vote, World
 from .stats import RunLog, append_jsonl, first_non_finite, rewind_jsonl
 from .progress import make_progress
 from .training import Training
@@ -222,7 +222,7 @@ class _Run:
 
     `writer` is the one place deciding whether this process writes files (rank 0 of a distributed run),
     and `_stop` the one place deciding that the run stops early (where the ranks of a distributed run
-    agree). Distributed, Ctrl-C and SIGTERM only ask for a stop: the ranks finish the step together, save,
+    agree). Distributed, Ctrl-C and SIGTERM only ask for a stop: the ranks finish a step together, save,
     and all raise `Interrupted`, rather than one rank leaving the others waiting in a collective.
     """
 
@@ -241,7 +241,9 @@ class _Run:
         self.clock = ThroughputClock(world.broadcast(earlier[-1].get("time", 0.0) if earlier else 0.0))
         self.guard = DivergenceGuard(self.checkpoint)
         self.progress = make_progress(self.cfg.steps, training.step, show_progress)
-        self.interrupted = False  # a distributed rank got SIGINT or SIGTERM
+        self.requested = False  # this rank of a distributed run got SIGINT or SIGTERM
+        self.interrupted = False  # the ranks agreed to stop on such a request
+        self.vote: Vote | None = None  # the ranks' vote on the last step's stop flags, still in flight
 
     def run(self) -> RunResult:
         training = self.training
@@ -251,7 +253,7 @@ class _Run:
                     stage = training.growth[0]
                     self.clock.count(training.train_step().images)
                     self.progress.update()
-                    stop = self._stop()
+                    stop = self._stop(self._scheduled(training.step))
                     self._maintain(stage, last=stop or training.step == self.cfg.steps)
                     if stop:
                         break
@@ -263,6 +265,8 @@ class _Run:
             self._save_checkpoint()
             raise self._interrupted() from None
         finally:
+            if self.vote is not None:  # a run ended by an error on every rank (divergence): the vote they all
+                self.vote.result()     # started is waited for, so no tensor of it outlives its handle
             self.progress.close()
             self.log.close()
         return RunResult(self.run_dir, self.checkpoint, self.picture, training.step,
@@ -272,24 +276,48 @@ class _Run:
         return Interrupted(f"interrupted at step {self.training.step}; checkpoint saved, continue with "
                            f"`ganforge train --resume {self.run_dir}`")
 
-    def _stop(self) -> bool:
-        """Whether the run ends before `train.steps`: `train.time_limit` has passed or, distributed, a stop
-        was asked for; on every rank when on any."""
+    def _stop(self, scheduled: bool) -> bool:
+        """Whether the run ends after this step, before `train.steps`: `train.time_limit` has passed or,
+        distributed, a stop was asked for; on every rank when on any.
+
+        Distributed, the ranks agree by an all-reduce of their flags that runs while the next step trains,
+        and act on it after that step, so that no step waits for the vote: a stop lands one step later than
+        it was asked for, on the same step on every rank. After a step that evaluates, checkpoints or ends
+        the run (`scheduled`), its vote is waited for at once, before the evaluation or checkpoint, so a
+        stop asked for during that step ends the run there."""
         out_of_time = self.cfg.time_limit > 0 and self.clock.seconds() >= self.cfg.time_limit
         if not self.world.active:
             return out_of_time
-        self.interrupted, out_of_time = self.world.any([self.interrupted, out_of_time])
+        if self.vote is not None:  # the flags of the step before this one
+            self.interrupted, out_of_time_before = self.vote.result()
+            self.vote = None
+            if self.interrupted or out_of_time_before:
+                return True
+        self.vote = self.world.vote([self.requested, out_of_time])
+        if not scheduled:
+            return False
+        self.interrupted, out_of_time = self.vote.result()
+        self.vote = None
         return self.interrupted or out_of_time
+
+    def _scheduled(self, step: int) -> bool:
+        """Whether `step` evaluates or checkpoints as its intervals ask, or is the last of the run."""
+        return step % self.cfg.ckpt_every == 0 or step == self.cfg.steps or self._evaluates(step)
+
+    def _evaluates(self, step: int) -> bool:
+        """Whether `step` runs the periodic evaluation (`eval.every`; the end of a run evaluates as well)."""
+        every = self.training.config.eval.every
+        return self.evaluation is not None and bool(every) and step % every == 0
 
     @contextmanager
     def _stop_requests(self) -> Iterator[None]:
         """Distributed: SIGINT and SIGTERM (Ctrl-C, torchrun or a scheduler ending the job) set
-        `interrupted`, which `_stop` shares, instead of raising inside a collective."""
+        `requested`, which `_stop` shares, instead of raising inside a collective."""
         if not self.world.active or threading.current_thread() is not threading.main_thread():
             yield
             return
         def request(signum, frame) -> None:
-            self.interrupted = True
+            self.requested = True
 
         previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -311,8 +339,7 @@ class _Run:
             if self.training.schedule is not None and (last or self.training.growth[0] != stage):
                 if self.writer:
                     save_stage_picture(self.training, self.run_dir, stage)
-            eval_every = self.training.config.eval.every
-            if self.evaluation is not None and (last or (eval_every and step % eval_every == 0)):
+            if self.evaluation is not None and (last or self._evaluates(step)):
                 self._evaluate()
             if save:
                 self._save_checkpoint()
