@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # lowest first: a module may import from its own layer or below. A module's layer is that of its top-level
 # name under ganforge (`engine.loop` -> engine).
 LAYERS = [
-    ("errors", "registry", "speed", "latent", "outputs", "fileio"),
+    ("errors", "registry", "speed", "schedule", "latent", "outputs", "fileio"),
     ("config",),
     ("data", "models", "losses", "regularisers", "viz", "augment"),
     ("checks", "metrics"),

@@ -160,6 +160,11 @@ class Augment:
         self.images = 0   # real images (global) since the last adjustment
         self.rounds = 0   # D minibatches since the last adjustment
 
+    def set_p(self, p: float) -> None:
+        """A fixed probability from outside (a `schedule` ramp), known on the host like a configured one."""
+        self.fixed = p
+        self.p.fill_(p)
+
     def _draw(self, n: int, shape: tuple[int, int], draw: Draw) -> list[torch.Tensor]:
         return [self.shard(t) for t in draw(n, *shape, self.generator, self.device)]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import speed
-from .augment import POLICIES, policy_names
+from .augment import ADAPTIVE, POLICIES, policy_names
 from .config import RunConfig, value_at
 from .errors import ConfigError, DataError
 from .losses import GanLoss
@@ -26,6 +26,7 @@ from .models.family import FAMILY_OPTIONS
 from .models.generator import G_LABEL_MODES
 from .models.norms import G_NORMS
 from .registry import LOSSES, MODELS
+from .schedule import SHAPES
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -128,11 +129,47 @@ def _check_augment(config: RunConfig) -> None:
                           f"is off (set it, e.g. data.augment={','.join(POLICIES)})")
 
 
+_ENDS = ("lr_end", "beta2_end", "gamma_end", "augment_p_end")
+
+
+def _check_schedule(config: RunConfig) -> None:
+    """A ramp needs a horizon and something to ramp: the R1/R2 weights, an EMA set by nothing else, a fixed
+    augmentation probability."""
+    s = config.schedule
+    ramps = [f"schedule.{name}" for name in _ENDS if getattr(s, name) is not None]
+    ramps += ["schedule.ema_half_life"] if s.ema_half_life else []
+    if not s.images:
+        ramps += ["schedule.shape"] if asked(config, "schedule.shape") else []
+        if ramps:
+            raise ConfigError(f"{ramps[0]} needs schedule.images, the horizon in real images over which it "
+                              f"ramps")
+        return
+    if not ramps:
+        raise ConfigError(f"schedule.images={s.images} ramps nothing: set one of schedule."
+                          f"{', schedule.'.join(_ENDS)} or schedule.ema_half_life")
+    if s.gamma_end is not None and not (config.reg.r1 or config.reg.r2):
+        raise ConfigError(f"schedule.gamma_end={s.gamma_end} ramps the R1/R2 weights, but reg.r1 and reg.r2 are 0 "
+                          f"(set them to gamma's starting value)")
+    if s.ema_half_life:
+        for key in ("train.ema_decay", "train.ema_rampup"):
+            if asked(config, key):
+                raise ConfigError(f"schedule.ema_half_life keeps G's EMA by a ramped half-life; {key} "
+                                  f"sets its decay otherwise (choose one)")
+    if s.augment_p_end is not None:
+        if not config.data.augment:
+            raise ConfigError(f"schedule.augment_p_end={s.augment_p_end} ramps data.augment_p; data.augment "
+                              f"is off (set it, e.g. data.augment={','.join(POLICIES)})")
+        if config.data.augment_p == ADAPTIVE:
+            raise ConfigError("schedule.augment_p_end ramps a fixed data.augment_p; data.augment_p=adaptive "
+                              "is steered by D (choose one)")
+
+
 def check_config(config: RunConfig) -> None:
     """Refuse what the chosen loss and model family cannot do with the rest of the run."""
     check_loss(config)
     _check_growth(config, check_model(config))
     _check_augment(config)
+    _check_schedule(config)
 
 
 def config_warnings(config: RunConfig) -> list[str]:
@@ -158,6 +195,13 @@ def config_warnings(config: RunConfig) -> list[str]:
             f"without bound; set reg.gp=10, reg.clip=0.01 or model.d_sn=true")
     if config.train.ema_rampup and not config.train.ema_decay:
         warnings.append("train.ema_rampup has no effect with train.ema_decay=0 (no EMA is kept)")
+    s, t = config.schedule, config.train
+    run_images = t.steps * t.batch_size * t.n_dis
+    if s.images > run_images and not config.growth.stable_images:
+        moved = SHAPES[s.shape](run_images / s.images)
+        warnings.append(f"schedule.images={s.images:,} is more than the run's {run_images:,} real images "
+                        f"(train.steps x batch_size x n_dis): its ramps stop {moved:.1%} of the way to their "
+                        f"end values")
     return warnings
 
 

@@ -17,6 +17,7 @@ from typing import Any, Union
 import yaml
 
 from .errors import ConfigError
+from .schedule import SHAPES
 from .speed import SWITCHES
 
 
@@ -104,6 +105,22 @@ class GrowthConfig:
 
 
 @dataclass
+class ScheduleConfig:
+    """Ramps over the first `images` real images D sees (Huang et al. 2024's R3GAN), each from its configured
+    value to the end value here, then held; an end left null (EMA: 0) ramps nothing. Off by default."""
+
+    images: int = 0                     # horizon T in real images (the clock of growth.*); 0: no schedule
+    shape: str = "cosine"               # cosine: start + (end - start) (1 - cos(pi t/T)) / 2, as R3GAN; linear
+    lr_end: float | None = None         # Adam lr of G and D, each from optim.g/d.lr (R3GAN: 2e-4 -> 5e-5)
+    beta2_end: float | None = None      # Adam beta2 of G and D, each from optim.g/d.beta2 (R3GAN: 0.9 -> 0.99)
+    gamma_end: float | None = None      # reg.r1 and reg.r2, each that is on, from its value (R3GAN CIFAR-10:
+                                        # 0.05 -> 0.005)
+    ema_half_life: float = 0.0          # G's EMA half-life in real images at the end, ramped from 0; each step's
+                                        # decay is 0.5 ** (its images / half-life) (R3GAN CIFAR-10: 5M); 0: none
+    augment_p_end: float | None = None  # data.augment_p, from its value (R3GAN CIFAR-10: 0 -> 0.55)
+
+
+@dataclass
 class AdamConfig:
     lr: float = 2e-4                # DCGAN paper's value
     beta1: float = 0.5              # DCGAN paper: 0.5 instead of 0.9 stabilises training
@@ -165,6 +182,7 @@ class RunConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     reg: RegConfig = field(default_factory=RegConfig)
     growth: GrowthConfig = field(default_factory=GrowthConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -287,10 +305,14 @@ def _leaf_keys(tree: dict, prefix: str = "") -> set[str]:
     return keys
 
 
+_LATER_SECTIONS = {"schedule"}  # sections added after resolved configs were first written
+
+
 def is_resolved(tree: dict) -> bool:
     """Whether `tree` names every section, as the resolved configs ganforge writes do (`config.yaml`, a
-    checkpoint's config). Such a tree names keys because it names all of them, so naming asks for nothing."""
-    return set(_fields(RunConfig)) <= set(tree)
+    checkpoint's config). Such a tree names keys because it names all of them, so naming asks for nothing.
+    Sections added since resolved configs were first written (`_LATER_SECTIONS`) may be missing from one."""
+    return set(_fields(RunConfig)) - _LATER_SECTIONS <= set(tree)
 
 
 def make_config(tree: dict | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
@@ -369,6 +391,7 @@ def validate(config: RunConfig) -> None:
             value = getattr(adam, beta)
             _require(0.0 <= value < 1.0, f"optim.{net}.{beta} must be in [0, 1), got {value}")
     _validate_tricks(config)
+    _validate_schedule(config.schedule)
 
 
 def _validate_tricks(config: RunConfig) -> None:
@@ -407,6 +430,18 @@ def _validate_growth(config: RunConfig) -> None:
     pack = config.model.pack
     _require(all(v % pack == 0 for v in g.batch_sizes),
              f"growth.batch_sizes {g.batch_sizes} must all be multiples of model.pack ({pack})")
+
+
+def _validate_schedule(s: ScheduleConfig) -> None:
+    _require(s.images >= 0, f"schedule.images must be >= 0, got {s.images}")
+    _require(s.shape in SHAPES, f"schedule.shape must be one of {', '.join(SHAPES)}, got {s.shape!r}")
+    _require(s.lr_end is None or s.lr_end > 0, f"schedule.lr_end must be positive, got {s.lr_end}")
+    _require(s.beta2_end is None or 0.0 <= s.beta2_end < 1.0,
+             f"schedule.beta2_end must be in [0, 1), got {s.beta2_end}")
+    _require(s.gamma_end is None or s.gamma_end >= 0, f"schedule.gamma_end must be >= 0, got {s.gamma_end}")
+    _require(s.ema_half_life >= 0, f"schedule.ema_half_life must be >= 0, got {s.ema_half_life}")
+    _require(s.augment_p_end is None or 0.0 <= s.augment_p_end <= 1.0,
+             f"schedule.augment_p_end must be a probability in [0, 1], got {s.augment_p_end}")
 
 
 def to_dict(config: RunConfig) -> dict:

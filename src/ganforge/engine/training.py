@@ -5,8 +5,8 @@ whole of a checkpoint's training state, so a resumed run continues bit for bit o
 
 A step is `n_dis` rounds of draw -> `d_main` (D's loss) -> `d_reg` (gradient penalties, every `reg.every`
 rounds) -> D's update, then `g_main` (G's loss) -> G's update. The tricks that act around those phases
-(growing, weight clipping, EMA, CUDA-graph step marks) are small hooks that the constructor installs only
-when the config asks for them.
+(growing, the `schedule` ramps, weight clipping, EMA, CUDA-graph step marks) are small hooks that the
+constructor installs only when the config asks for them.
 
 In a distributed run (see `distributed`) every rank holds a whole `Training`; `train.batch_size` is the
 global batch, and each rank trains on its slice of the same global batch order and latent draw.
@@ -14,7 +14,7 @@ global batch, and each rank trains on its slice of the same global batch order a
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -22,7 +22,7 @@ from torch import nn
 
 from .. import speed
 from ..augment import Augment, policy_names
-from ..config import AdamConfig, RunConfig
+from ..config import AdamConfig, RunConfig, value_at
 from ..checks import check_run
 from ..data import BatchOrder, Dataset, mirrored
 from ..data.toy import TOY_SAMPLES
@@ -32,6 +32,7 @@ from ..models.discriminator import LABEL_MODES
 from ..models.spectral import spectral_sigmas
 from ..registry import LOSSES
 from ..regularisers import clip_weights
+from ..schedule import ema_beta, ramped
 from .checkpoint import load_state
 from .distributed import SINGLE, World, sync_batch_norm, wrap
 from .ema import EMA
@@ -106,7 +107,9 @@ class Training:
         scaled = speed.AMP[config.train.amp].scaled
         self.scaler_g = torch.amp.GradScaler(device.type, enabled=scaled)
         self.scaler_d = torch.amp.GradScaler(device.type, enabled=scaled)
-        self.ema = EMA(self.G, config.train.ema_decay, config.train.ema_rampup) if config.train.ema_decay > 0 else None
+        # schedule.ema_half_life: an EMA whose decay the schedule sets before every step
+        self.ema = (EMA(self.G, config.train.ema_decay, config.train.ema_rampup)
+                    if config.train.ema_decay > 0 or config.schedule.ema_half_life > 0 else None)
         self.stats = Stats()
         # data.augment: its own generator, drawing for the global batch like the latents
         self.augment = (Augment(policy_names(config.data.augment), config.data.augment_p, device, config.seed + 2,
@@ -136,7 +139,8 @@ class Training:
         self.step = 0
         self.best: dict | None = None  # {"key", "value", "step"} of the best evaluation so far
         self.before_step = self._hooks(speed.COMPILE[mode].cudagraphs and self._mark_graph_step,
-                                       self.schedule is not None and self._grow)
+                                       self.schedule is not None and self._grow,
+                                       config.schedule.images > 0 and self._follow_schedule)
         self.after_d_update = self._hooks(config.reg.clip > 0 and self._clip)
         self.after_step = self._hooks(self.ema is not None and self._update_ema)
 
@@ -286,6 +290,22 @@ class Training:
         for net in (self.G, self.D, *([self.ema.shadow] if self.ema is not None else [])):
             net.set_growth(self.stage, self.alpha)
 
+    def _follow_schedule(self) -> None:
+        """The `schedule` ramps at the images seen so far (after `_grow`, whose stage sets the batch): Adam's
+        lr and beta2 in every parameter group, the R1/R2 weights, the EMA decay of this step's images (every
+        D round's real batch, the schedule's clock), the augmentation probability."""
+        now = ramped(self.config, self.images_seen)
+        for net, opt in (("g", self.opt_g), ("d", self.opt_d)):
+            for group in opt.param_groups:
+                group["lr"] = now.get(f"optim.{net}.lr", group["lr"])
+                group["betas"] = (group["betas"][0], now.get(f"optim.{net}.beta2", group["betas"][1]))
+        reg = self.config.reg
+        self.objective.reg = replace(reg, r1=now.get("reg.r1", reg.r1), r2=now.get("reg.r2", reg.r2))
+        if "ema_half_life" in now:
+            self.ema.decay = ema_beta(now["ema_half_life"], self.batch_size * self.config.train.n_dis)
+        if "data.augment_p" in now:
+            self.augment.set_p(now["data.augment_p"])
+
     def _clip(self) -> None:
         """WGAN weight clipping, after each D update."""
         clip_weights(self.D, self.config.reg.clip)
@@ -309,10 +329,14 @@ class Training:
 
     def report_state(self) -> None:
         """What the log shows besides the losses: each spectrally normalised layer's current sigma estimate
-        (`sigma/<net>/<layer>`) and the growing schedule's position."""
+        (`sigma/<net>/<layer>`), the growing schedule's position and what the `schedule` ramps set for the
+        next step (`schedule/<key>`)."""
         for net_name, net in (("g", self.G), ("d", self.D)):
             for layer, sigma in spectral_sigmas(net).items():
                 self.stats.report(f"sigma/{net_name}/{layer}", sigma)
+        if self.config.schedule.images:
+            for key, value in ramped(self.config, self.images_seen).items():
+                self.stats.report(f"schedule/{key}", value)
         if self.schedule is not None:
             stage, alpha = self.growth
             self.stats.report("growth/resolution", 4 * 2 ** stage)
@@ -357,8 +381,9 @@ class Training:
         load_state(self.D, state["discriminator"], "discriminator", path)
         if self.ema is not None:
             if state.get("generator_ema") is None:
-                raise CheckpointError(f"{path}: checkpoint has no EMA generator but train.ema_decay is "
-                                      f"{self.ema.decay}")
+                key = "schedule.ema_half_life" if self.config.schedule.ema_half_life else "train.ema_decay"
+                raise CheckpointError(f"{path}: checkpoint has no EMA generator but {key} is "
+                                      f"{value_at(self.config, key)}")
             load_state(self.ema.shadow, state["generator_ema"], "EMA generator", path)
         load_state(self.opt_g, state["optim_g"], "generator optimiser", path)
         load_state(self.opt_d, state["optim_d"], "discriminator optimiser", path)
