@@ -21,4 +21,4 @@ from .base import (DIFFERS, DOES_NOT, NOT_IN_FULL, NOT_STATED, NO_CLAIM, PROTOCO
 
 # The registered reproductions: one module each. Keep this list the only place they are imported.
 from . import (dcgan_features, dcgan_latent, gan1d, gan_parzen, mode_collapse, pacgan, pggan,  # noqa: F401
-               sngan_stability, stacked_modes, tips)
+               small_data, sngan_stability, stacked_modes, tips)
