@@ -30,8 +30,8 @@ Protocols: the CPU's fits about 30 minutes of the loaded 2-core machine on one t
 cores: 18 runs of 500 steps at batch 32 and their scoring. Measured there (one run of each augmented variant
 at 400 steps): elpv at width 16 trains in 83-90 s and scores in 3 s; Fashion-MNIST at width 32 trains in
 51-60 s and scores 2,000 samples in 19 s (5,000 took 48 s, two thirds of it SWD, for the same fd_fmnist to
-within 1%). With CUDA the preset's width 64 and batch 64 for 2,000 steps, 10,000 samples. The quick protocol (tiny networks, 4 steps, 2 seeds, elpv at 16x16) checks the pipeline and
-claims nothing.
+within 1%). With CUDA the preset's width 64 and batch 64 for 2,000 steps, 10,000 samples. The quick protocol
+(tiny networks, 4 steps, 2 seeds, elpv at 16x16) checks the pipeline and claims nothing.
 """
 from __future__ import annotations
 
