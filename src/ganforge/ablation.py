@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from .config import RunConfig, dump_yaml, load_config
 from .data.toy import TOY_SAMPLES, is_toy
-from .errors import ConfigError
+from .errors import ConfigError, TrainingDiverged
 from .fileio import atomic_path
 
 SNAPSHOTS = 6  # sample pictures per row of ablation.png
@@ -99,6 +99,9 @@ def plan(config_path: str | Path, overrides: list[str], grid: list[Variant], see
     return jobs
 
 
+DIVERGED = "diverged.json"  # in a run's folder: the run diverged (see `train_guarded`)
+
+
 def trained_steps(job: Job) -> int:
     """Steps the run's checkpoint holds; 0 when it has none."""
     from .engine.checkpoint import load_checkpoint
@@ -108,20 +111,41 @@ def trained_steps(job: Job) -> int:
     return int(load_checkpoint(checkpoint)["step"]) if checkpoint.is_file() else 0
 
 
+def train_job(job: Job) -> None:
+    """Train (or resume) one run, unless it was scored (`result.json`) or holds all its steps."""
+    from .runner import train
+
+    if (job.run_dir / "result.json").is_file():
+        return
+    steps = trained_steps(job)
+    if steps == 0:
+        train(job.config, run_dir=job.run_dir)
+    elif steps < job.config.train.steps:
+        train(job.config, resume=job.run_dir)
+
+
+def train_guarded(job: Job) -> bool:
+    """`train_job` with divergence as a result, not an error that stops a grid: False when the run diverged,
+    now or in an earlier call (`diverged.json` keeps why and the checkpoint's step, so a rerun skips it)."""
+    marker = job.run_dir / DIVERGED
+    if marker.is_file():
+        return False
+    try:
+        train_job(job)
+    except TrainingDiverged as stop:
+        with atomic_path(marker) as tmp:
+            Path(tmp).write_text(json.dumps({"message": str(stop), "checkpoint_step": trained_steps(job)}))
+        return False
+    return True
+
+
 def run_job(job: Job, metrics: str, n: int, threads: int = 0) -> dict[str, float]:
     """Train (or resume) one run and score it; `result.json` marks it done."""
     import torch
 
-    from .runner import train
-
     if threads:
         torch.set_num_threads(threads)
-    if not (job.run_dir / "result.json").is_file():
-        steps = trained_steps(job)
-        if steps == 0:
-            train(job.config, run_dir=job.run_dir)
-        elif steps < job.config.train.steps:
-            train(job.config, resume=job.run_dir)
+    train_job(job)
     return score_job(job, metrics, n)
 
 

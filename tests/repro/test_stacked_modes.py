@@ -82,7 +82,7 @@ def test_a_diverged_run_scores_as_failed(tmp_path, monkeypatch):
     def diverge(*args, **kwargs):
         raise TrainingDiverged("loss/d is nan at step 3")
 
-    monkeypatch.setattr(sm, "train", diverge)
+    monkeypatch.setattr("ganforge.runner.train", diverge)
     job = Job(Variant("x", ()), 0, config=None, run_dir=tmp_path / "x" / "seed0")
     job.run_dir.mkdir(parents=True)
     assert sm.train_and_score(job, 10, "cpu") == {sm.MODES_KEY: 0.0, sm.KL_KEY: math.log(1000)}

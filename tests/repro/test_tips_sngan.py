@@ -9,6 +9,7 @@ import math
 import pytest
 import torch
 
+from ganforge import ablation
 from ganforge.ablation import Variant, plan
 from ganforge.checks import check_config
 from ganforge.config import load_config
@@ -106,13 +107,13 @@ def test_a_diverged_run_is_a_result_and_the_grid_goes_on(tmp_path, monkeypatch):
     jobs = plan(bundled("gan1d"), ["train.steps=2"], variants, 1, tmp_path)
     calls = []
 
-    def fake_run_job(job, metrics, n):
+    def fake_train_job(job):
         calls.append(job.variant.name)
         if job.variant.name == "a":
             raise TrainingDiverged("training diverged by step 1: loss/d became nan; no checkpoint is kept")
-        return {"fd_fmnist": 3.0}
 
-    monkeypatch.setattr(sn, "run_job", fake_run_job)
+    monkeypatch.setattr(ablation, "train_job", fake_train_job)
+    monkeypatch.setattr(sn, "score_job", lambda job, metrics, n: {"fd_fmnist": 3.0})
     results = sn.run_guarded(jobs, "fd_fmnist", 10, {"fd_fmnist": math.inf})
     assert results == {("a", 0): {"fd_fmnist": math.inf}, ("b", 0): {"fd_fmnist": 3.0}}
     assert "diverged by step 1" in json.loads((jobs[0].run_dir / "diverged.json").read_text())["message"]

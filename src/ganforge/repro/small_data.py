@@ -46,13 +46,13 @@ import numpy as np
 import torch
 from scipy import linalg
 
-from ..ablation import Job, Summary, Variant, plan, save_comparison_picture, save_summary, summarise, trained_steps
+from ..ablation import Job, Summary, Variant, plan, save_comparison_picture, save_summary, summarise, train_guarded
 from ..augment import ADA_INTERVAL, ADA_RAMP_IMAGES, ADA_TARGET
 from ..config import DataConfig
 from ..data import build_dataset
 from ..data.elpv import write_elpv_npz
 from ..engine.checkpoint import load_checkpoint
-from ..errors import DataError, TrainingDiverged
+from ..errors import DataError
 from ..fileio import atomic_path
 from ..generate import generator_sampler, load_generator
 from ..metrics.classifier import classify
@@ -61,7 +61,6 @@ from ..metrics.frechet import frechet_distance_from_features
 from ..metrics.prdc import precision_recall
 from ..metrics.suite import SWD_MIN_SIDE
 from ..metrics.swd import sliced_wasserstein
-from ..runner import train
 from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Row, Setting, amount, register_repro
 from .common import QUIET, bundled, grid_rows
 
@@ -187,24 +186,6 @@ def score(job: Job, real: torch.Tensor, real_features: np.ndarray, fd: bool) -> 
     return results
 
 
-def train_job(job: Job) -> bool:
-    """Train (or finish) one run through the engine; False when it diverged (marked by diverged.json)."""
-    marker = job.run_dir / "diverged.json"
-    if marker.is_file():
-        return False
-    steps = trained_steps(job)
-    try:
-        if steps == 0:
-            train(job.config, run_dir=job.run_dir)
-        elif steps < job.config.train.steps:
-            train(job.config, resume=job.run_dir)
-    except TrainingDiverged as stop:
-        with atomic_path(marker) as tmp:
-            Path(tmp).write_text(json.dumps({"message": str(stop), "checkpoint_step": trained_steps(job)}))
-        return False
-    return True
-
-
 def run_set(name: str, part: Part, seeds: int, out: Path, command: str) -> tuple[Summary, list[str]]:
     """Train and score the three variants on set `name` into `out/name` (ablation.md, ablation.png): the
     summary over seeds and the runs that diverged. Raises `DataError` when the set's data are missing."""
@@ -217,7 +198,7 @@ def run_set(name: str, part: Part, seeds: int, out: Path, command: str) -> tuple
     results, diverged = {}, []
     for job in jobs:
         key = job.variant.name, job.seed
-        if (job.run_dir / "result.json").is_file() or train_job(job):
+        if (job.run_dir / "result.json").is_file() or train_guarded(job):
             results[key] = score(job, real, real_features, name == FASHION)
         else:
             results[key] = failed_scores(name, part)

@@ -23,17 +23,14 @@ each hard setting stays within ROBUST times its FD in the easy one (it does not 
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from ..ablation import (Job, Summary, Variant, plan, run_job, save_comparison_picture, save_summary, summarise,
-                        trained_steps)
-from ..errors import TrainingDiverged
-from ..fileio import atomic_path
+from ..ablation import (DIVERGED, Job, Summary, Variant, plan, save_comparison_picture, save_summary, score_job,
+                        summarise, train_guarded, trained_steps)
 from .base import DIFFERS, NOT_STATED, SAME, UNKNOWN, ReproResult, Setting, amount, register_repro
 from .common import QUIET, bundled, grid_rows, preset_value
 
@@ -114,18 +111,8 @@ def grid(p: Protocol, budget: float | None = None) -> list[Variant]:
 def run_guarded(jobs: list[Job], metrics: str, n: int, worst: dict[str, float]) -> dict[tuple[str, int], dict]:
     """Train and score every job through the engine; a run that diverges is a result (`worst`, with the step
     it diverged by in `diverged.json`), not an error that stops the grid."""
-    results = {}
-    for job in jobs:
-        marker = job.run_dir / "diverged.json"
-        if not marker.is_file():
-            try:
-                results[job.variant.name, job.seed] = run_job(job, metrics, n)
-                continue
-            except TrainingDiverged as stop:
-                with atomic_path(marker) as tmp:
-                    Path(tmp).write_text(json.dumps({"message": str(stop), "checkpoint_step": trained_steps(job)}))
-        results[job.variant.name, job.seed] = dict(worst)
-    return results
+    return {(job.variant.name, job.seed): score_job(job, metrics, n) if train_guarded(job) else dict(worst)
+            for job in jobs}
 
 
 def run_safe_grid(out: Path, preset: str, overrides: list[str], variants: list[Variant], seeds: int,
@@ -140,7 +127,7 @@ def run_safe_grid(out: Path, preset: str, overrides: list[str], variants: list[V
                + f" --seeds {seeds} --metrics {metrics} --n {n}")
     save_summary(summary, out, command)
     save_comparison_picture(variants, out)
-    failed = {(job.variant.name, job.seed) for job in jobs if (job.run_dir / "diverged.json").is_file()}
+    failed = {(job.variant.name, job.seed) for job in jobs if (job.run_dir / DIVERGED).is_file()}
     reached: dict[str, int] = {}
     for job in jobs:
         if (job.variant.name, job.seed) not in failed:   # a diverged run ended by its result, not short of time

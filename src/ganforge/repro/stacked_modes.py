@@ -41,14 +41,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..ablation import (Job, Summary, Variant, plan, save_comparison_picture, save_summary, summarise,
-                        trained_steps)
+from ..ablation import (DIVERGED, Job, Summary, Variant, plan, save_comparison_picture, save_summary, summarise,
+                        train_guarded)
 from ..data.stacked import MODES, mode_index
-from ..errors import TrainingDiverged
 from ..fileio import atomic_path
 from ..generate import generator_sampler, load_generator
 from ..metrics.stacked import SAMPLES, channel_classes, mode_scores
-from ..runner import train
 from .base import DIFFERS, SAME, UNKNOWN, ReproResult, Row, Setting, amount, register_repro
 from .common import QUIET, bundled, grid_rows, preset_value
 
@@ -105,25 +103,6 @@ def overrides(p: Protocol) -> list[str]:
     return ["data.name=stacked-fashion-mnist", f"data.num_samples={p.triples}", f"model.g_channels={p.width}",
             f"model.d_channels={p.width}", f"train.batch_size={p.batch}", f"train.steps={p.steps}",
             f"train.sample_every={every}", f"train.ckpt_every={every}", f"train.log_every={max(1, min(50, every))}"]
-
-
-def train_guarded(job: Job) -> bool:
-    """Train (or resume) one run through the engine; False when it diverged (kept in `diverged.json`, so a
-    rerun does not train it again)."""
-    marker = job.run_dir / "diverged.json"
-    if marker.is_file():
-        return False
-    steps = trained_steps(job)
-    try:
-        if steps == 0:
-            train(job.config, run_dir=job.run_dir)
-        elif steps < job.config.train.steps:
-            train(job.config, resume=job.run_dir)
-    except TrainingDiverged as stop:
-        with atomic_path(marker) as tmp:
-            Path(tmp).write_text(json.dumps({"message": str(stop), "checkpoint_step": trained_steps(job)}))
-        return False
-    return True
 
 
 def sample_modes(job: Job, n: int, device: str) -> np.ndarray:
@@ -227,7 +206,7 @@ def run(out: Path, quick: bool, budget: float | None) -> ReproResult:
     jobs = plan(bundled(PRESET), [*QUIET, *overrides(p)], grid, p.seeds, out)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     results = {(job.variant.name, job.seed): train_and_score(job, p.n, device) for job in jobs}
-    diverged = [f"{job.variant.name} (seed {job.seed})" for job in jobs if (job.run_dir / "diverged.json").is_file()]
+    diverged = [f"{job.variant.name} (seed {job.seed})" for job in jobs if (job.run_dir / DIVERGED).is_file()]
     summary = summarise(grid, p.seeds, results)
     save_summary(summary, out, f"ganforge repro stacked-modes{' --quick' if quick else ''}")
     save_comparison_picture(grid, out)
