@@ -68,7 +68,8 @@ def test_init_scale_sees_collapse_only_behind_batch_norm(seed):
     """T ~ N(0, 0.02^2) whatever the scale of the features it reads. Behind the DCGAN D's batch norm the
     features have unit scale, nearest neighbours sit at an L1 distance of order 1 (the released code sets 2
     from data) and a collapsed batch scores far closer than a diverse one. Without batch norm the features are
-    small, every pair looks alike, o sits near its ceiling of n - 1 = 63 for any batch: the layer starts blind.
+    small, every pair looks alike, o sits near its ceiling of n - 1 = 63 for any batch: the layer starts blind,
+    yet trains from there (repro/tips.py: without batch norm it was the one variant that worked).
     """
     g = torch.Generator().manual_seed(seed)
     diverse = torch.rand(64, 1, 32, 32, generator=g) * 2 - 1

@@ -154,6 +154,22 @@ def test_tips_grid_is_table_3s_leave_one_out_plus_each_trick_alone():
     assert tips.FULL_PROTOCOL.seeds == 3
 
 
+def test_tips_grid_measures_minibatch_discrimination_without_batch_norm_and_its_control():
+    """The finding on the collapsed MBD runs (repro/tips.py): the layer failed behind D's batch norm and
+    worked in a D without it, as Salimans et al.'s D (weight norm) has; the grid measures both beside the
+    control, each differing from its neighbour in one switch only."""
+    grid = {name: set(text.split()) for name, text in tips.variants().items()}
+    assert grid[tips.MBD_NO_BN] - grid["MBD"] == {"model.d_norm=none"} == grid[tips.NO_BN] - grid["DCGAN"]
+    assert grid[tips.MBD_NO_BN] - grid[tips.NO_BN] == set(tips.FULL_SET["MBF"].split())
+    for name in ("DCGAN", "MBD"):
+        assert _config("dcgan_fashion", sorted(grid[name])).model.d_norm in ("", "batch")
+    for name in (tips.NO_BN, tips.MBD_NO_BN):
+        config = _config("dcgan_fashion", sorted(grid[name]))
+        assert config.model.d_norm == "none"
+        D = build_models(config.model, (1, 32, 32))[1]
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+
+
 def test_tips_tables_and_their_verdicts():
     result = ReproResult("tips", "p", "proto", "s", extra={"protocol": vars(tips.FULL_PROTOCOL)})
     rows = {row.what: row for row in tips.table(result)}

@@ -148,7 +148,8 @@ def write_results_doc(root: str | Path = "runs/repro", doc: str | Path = "docs/R
              "*protocol differs* when any row differs; *not run in full (N%)* when a reduced row is short of "
              "where the paper shows its effect; only otherwise *reproduces* or *does not reproduce*. "
              "A quick run never claims a verdict: it checks the pipeline, not the paper. Times are wall-clock "
-             "seconds on the machine named, which may have been shared with other work.", ""]
+             "seconds on the machine named, which may have been shared with other work; a grid that continued an "
+             "earlier call (its scored runs are kept) counts only the last call's time.", ""]
     for name in sorted(REPROS.names()):
         results = latest_results(name, root, kept)
         for mode, (_, result, fresh) in results.items():
