@@ -48,7 +48,8 @@ def run_plain(budget: float, n: int, seed: int) -> dict[str, float]:
     order = BatchOrder(len(dataset), 64, seed)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < budget:
-        gan.step(dataset.batch(order.next())[0])
+        index, _ = order.next()   # no flips: the plain loop does not mirror
+        gan.step(dataset.batch(index)[0])
         steps += 1
     rate = steps * 64 / (time.perf_counter() - start)
     scores = evaluate(gan.sample, data, METRICS, n=n)
