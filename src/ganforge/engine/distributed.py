@@ -136,6 +136,16 @@ class World:
         _done(dist.all_gather(parts, padded, group=self.control, async_op=True))
         return torch.cat([part[:int(n)] for part, n in zip(parts, sizes)])
 
+    def mean_of(self, t: torch.Tensor) -> torch.Tensor:
+        """The mean of `t` over the ranks, without gradient (ADA's overfitting estimate). Asynchronous with its
+        handle kept (see `_recent`), unlike `average`'s differentiable all-reduce, whose work gloo's thread may
+        drop last at teardown."""
+        if not self.active or self.size == 1:
+            return t
+        t = t.detach().clone()
+        _done(dist.all_reduce(t, async_op=True))
+        return t / self.size
+
     def average(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         """The mean of each tensor over the ranks, differentiable (its backward all-reduces the gradients):
         the unrolled look-ahead's D gradients, which G's gradient flows back through."""

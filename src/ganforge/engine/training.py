@@ -113,7 +113,7 @@ class Training:
         self.stats = Stats()
         # data.augment: its own generator, drawing for the global batch like the latents
         self.augment = (Augment(policy_names(config.data.augment), config.data.augment_p, device, config.seed + 2,
-                                world.shard, world.size, lambda t: world.average([t])[0], self.stats.report)
+                                world.shard, world.size, world.mean_of, self.stats.report)
                         if config.data.augment else None)
         self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg, self.augment)
         self.schedule = (Schedule.from_config(config.growth, growth_stages(self.G), config.train.batch_size)
