@@ -39,3 +39,48 @@ def test_plain_stage_trains_on_image_batches_and_scores_its_sampler(monkeypatch)
     assert row["img/s"] > 0 and row["fd_fmnist"] == 1.0
     assert scored["n"] == 123 and scored["metrics"] == bench.METRICS
     assert scored["images"].shape == (8, 1, 32, 32)
+
+
+def test_summary_compares_each_seed_with_its_own_plain_loop():
+    bench = _benchmark()
+    run = "ganforge cdcgan_fashion_best"
+    rows = [{"run": run, "seed": 0, "fd_fmnist": 0.6, "recall": 0.76, "swd": 9.0},
+            {"run": bench.PLAIN, "seed": 0, "fd_fmnist": 4.0, "recall": 0.70, "swd": 10.0},
+            {"run": run, "seed": 1, "fd_fmnist": 0.4, "recall": 0.84, "swd": 4.0},
+            {"run": bench.PLAIN, "seed": 1, "fd_fmnist": 2.0, "recall": 0.71, "swd": 8.0}]
+    s = bench.summarise(rows)[run]
+    # seed 0: 0.15x and 0.9x; seed 1: 0.2x and 0.5x
+    assert s["fd_ratio"] == pytest.approx(0.175) and s["fd_ratio_std"] == pytest.approx(0.05 / 2 ** 0.5)
+    assert s["swd_ratio"] == pytest.approx(0.7) and s["recall"] == pytest.approx(0.80)
+    assert s["seeds"] == 2 and s["met"] == 0.0   # FD 0.175x misses 0.15x
+    rows[2]["fd_fmnist"] = 0.2                    # seed 1 now 0.1x: mean 0.125x, all three met
+    assert bench.summarise(rows)[run]["met"] == 1.0
+
+
+def test_run_ganforge_trains_the_seed_it_is_given(monkeypatch, tmp_path):
+    bench = _benchmark()
+    seen = {}
+
+    def fake_train(config, run_dir, progress):
+        seen.update(seed=config.seed, limit=config.train.time_limit, run_dir=run_dir)
+        return type("Result", (), {"steps": 5, "images_per_second": 1.0, "checkpoint": run_dir / "c"})()
+
+    monkeypatch.setattr(bench, "train", fake_train)
+    monkeypatch.setattr(bench, "evaluate_checkpoint", lambda *a, **k: {"fd_fmnist": 2.0})
+    folder = bench.run_folder(tmp_path, "cdcgan_fashion_best:train.amp=bf16", 3)
+    row = bench.run_ganforge("cdcgan_fashion_best:train.amp=bf16", 7.0, 10, folder, seed=3)
+    assert seen == {"seed": 3, "limit": 7.0, "run_dir": folder} and folder.name.endswith("_seed3")
+    assert row == {"steps": 5, "img/s": 1.0, "fd_fmnist": 2.0}
+
+
+def test_a_used_run_folder_is_refused_before_any_training(monkeypatch, tmp_path, capsys):
+    bench = _benchmark()
+    monkeypatch.setattr(bench, "run_ganforge", lambda *a, **k: pytest.fail("trained before checking outputs"))
+    used = bench.run_folder(tmp_path, "dcgan_fashion", 1)
+    used.mkdir(parents=True)
+    (used / "old.txt").write_text("x")
+    monkeypatch.setattr("sys.argv", ["quality_at_budget.py", "--out", str(tmp_path), "--seeds", "0", "1"])
+    with pytest.raises(SystemExit) as exit_:
+        bench.main()
+    assert exit_.value.code == 2
+    assert str(used) in capsys.readouterr().err and not bench.run_folder(tmp_path, "dcgan_fashion", 0).exists()
