@@ -84,3 +84,18 @@ def test_a_used_run_folder_is_refused_before_any_training(monkeypatch, tmp_path,
         bench.main()
     assert exit_.value.code == 2
     assert str(used) in capsys.readouterr().err and not bench.run_folder(tmp_path, "dcgan_fashion", 0).exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--config", "dcgan_fashion:seed=2"], "set seeds with --seeds"),
+    (["--seeds", "1", "1"], "each seed once"),
+    (["--json", "rows.txt"], "--json"),
+])
+def test_inconsistent_options_are_refused_in_one_line(monkeypatch, tmp_path, capsys, argv, message):
+    bench = _benchmark()
+    monkeypatch.setattr(bench, "run_ganforge", lambda *a, **k: pytest.fail("trained despite a refused option"))
+    monkeypatch.setattr("sys.argv", ["quality_at_budget.py", "--out", str(tmp_path), *argv])
+    with pytest.raises(SystemExit) as exit_:
+        bench.main()
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exit_.value.code == 2 and message in error and not any(tmp_path.iterdir())
