@@ -164,10 +164,26 @@ def _check_schedule(config: RunConfig) -> None:
                               "is steered by D (choose one)")
 
 
+def _check_ema_statistics(config: RunConfig, family: ModelFamily) -> None:
+    """`train.ema_bn_batches` recomputes an EMA generator's batch-norm statistics: it needs both."""
+    if not asked(config, "train.ema_bn_batches"):
+        return
+    value = config.train.ema_bn_batches
+    if not (config.train.ema_decay or config.schedule.ema_half_life):
+        raise ConfigError(f"train.ema_bn_batches={value} recomputes the EMA generator's batch-norm statistics; "
+                          f"no EMA is kept (set train.ema_decay, e.g. 0.999)")
+    if not (family.g_norms and config.model.g_norm == "batch"):
+        norm = f"model.g_norm={config.model.g_norm}" if family.g_norms else f"model.name={config.model.name}"
+        raise ConfigError(f"train.ema_bn_batches={value} recomputes batch-norm running statistics; the generator "
+                          f"of {norm} keeps none")
+
+
 def check_config(config: RunConfig) -> None:
     """Refuse what the chosen loss and model family cannot do with the rest of the run."""
     check_loss(config)
-    _check_growth(config, check_model(config))
+    family = check_model(config)
+    _check_growth(config, family)
+    _check_ema_statistics(config, family)
     _check_augment(config)
     _check_schedule(config)
 

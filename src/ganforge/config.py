@@ -144,6 +144,9 @@ class TrainConfig:
                                     # D updates, differentiated through; 0 turns it off
     ema_decay: float = 0.0          # EMA of G's weights; 0 turns it off (0.999 is usual)
     ema_rampup: bool = False        # decay min(ema_decay, (1+t)/(10+t)) at step t, so short runs get a usable EMA
+    ema_bn_batches: int = 0         # the EMA generator's batch-norm statistics recomputed from this many batches
+                                    # of its own latents before each picture, evaluation and checkpoint
+                                    # (BigGAN's standing statistics); 0 copies the live G's
     log_every: int = 50             # steps between JSONL/TensorBoard records
     sample_every: int = 500         # steps between sample pictures from a fixed latent batch
     ckpt_every: int = 1000          # steps between checkpoints (one is always written at the end)
@@ -366,6 +369,7 @@ def validate(config: RunConfig) -> None:
         _require(getattr(t, name) > 0, f"train.{name} must be positive, got {getattr(t, name)}")
     _require(t.time_limit >= 0, f"train.time_limit must be >= 0, got {t.time_limit}")
     _require(0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
+    _require(t.ema_bn_batches >= 0, f"train.ema_bn_batches must be >= 0, got {t.ema_bn_batches}")
     for key, table in SWITCHES.items():
         value = value_at(config, key)
         _require(value in table, f"{key} must be one of {', '.join(table)}, got {value!r}")

@@ -262,6 +262,7 @@ class _Run:
         except KeyboardInterrupt:
             if self.clock.interval_steps:
                 self._flush()
+            self.training.refresh_sampler()
             self._save_checkpoint()
             raise self._interrupted() from None
         finally:
@@ -333,13 +334,17 @@ class _Run:
         save = step % cfg.ckpt_every == 0 or last
         if step % cfg.log_every == 0 or save:
             self._flush()
+        picture = step % cfg.sample_every == 0 or last
+        evaluate = self.evaluation is not None and (last or self._evaluates(step))
         with self.clock.paused():
-            if step % cfg.sample_every == 0 or last:
+            if picture or evaluate or save:  # each reads the EMA generator
+                self.training.refresh_sampler()
+            if picture:
                 self.picture = self._write_picture(self.run_dir / "samples" / f"step_{step:07d}.png")
             if self.training.schedule is not None and (last or self.training.growth[0] != stage):
                 if self.writer:
                     save_stage_picture(self.training, self.run_dir, stage)
-            if self.evaluation is not None and (last or self._evaluates(step)):
+            if evaluate:
                 self._evaluate()
             if save:
                 self._save_checkpoint()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -27,7 +27,7 @@ from ..checks import check_run
 from ..data import BatchOrder, Dataset, mirrored
 from ..data.toy import TOY_SAMPLES
 from ..errors import CheckpointError
-from ..models import build_models, class_count, growth_stages
+from ..models import balanced_labels, build_models, class_count, growth_stages
 from ..models.discriminator import LABEL_MODES
 from ..models.spectral import spectral_sigmas
 from ..registry import LOSSES
@@ -35,7 +35,7 @@ from ..regularisers import clip_weights
 from ..schedule import ema_beta, ramped
 from .checkpoint import load_state
 from .distributed import SINGLE, World, sync_batch_norm, wrap
-from .ema import EMA
+from .ema import EMA, standing_statistics
 from .growth import Schedule, blend_real
 from .objective import Objective
 from .unrolled import unrolled_judge
@@ -137,6 +137,7 @@ class Training:
         # pictures of a conditional G: class k in column k of a grid `classes` wide
         self.fixed_y = (torch.arange(self.picture_size, device=device) % classes) if classes else None
         self.step = 0
+        self.statistics_step = -1  # the step at which the EMA generator's statistics were last recomputed
         self.best: dict | None = None  # {"key", "value", "step"} of the best evaluation so far
         self.before_step = self._hooks(speed.COMPILE[mode].cudagraphs and self._mark_graph_step,
                                        self.schedule is not None and self._grow,
@@ -342,6 +343,27 @@ class Training:
             self.stats.report("growth/resolution", 4 * 2 ** stage)
             self.stats.report("growth/alpha", alpha)
             self.stats.report("growth/images", self.images_seen)
+
+    def refresh_sampler(self) -> None:
+        """`train.ema_bn_batches`: the EMA generator's batch-norm statistics recomputed for its own weights
+        (`standing_statistics`), once per step however many pictures, evaluations and checkpoints read it.
+        Its latents come from a generator seeded afresh each time, so the result depends on the weights
+        alone: training draws nothing from it, and a resumed run recomputes what an unbroken one did. The
+        next EMA update copies G's statistics back, so training itself is unchanged."""
+        batches = self.config.train.ema_bn_batches
+        if not batches or self.statistics_step == self.step:
+            return
+        generator = torch.Generator(device=self.device).manual_seed(self.config.seed + 3)
+        size, shadow = self.config.train.batch_size, self.ema.shadow
+
+        def inputs() -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+            for i in range(batches):
+                y = balanced_labels(shadow, size, start=i * size)
+                yield (torch.randn(size, shadow.z_dim, generator=generator, device=self.device),
+                       y.to(self.device) if y is not None else None)
+
+        standing_statistics(shadow, inputs())
+        self.statistics_step = self.step
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor:
