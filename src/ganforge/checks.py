@@ -178,12 +178,24 @@ def _check_ema_statistics(config: RunConfig, family: ModelFamily) -> None:
                           f"of {norm} keeps none")
 
 
+def _check_mode_seeking(config: RunConfig) -> None:
+    """`loss.mode_seeking` compares the samples (2i, 2i+1) of each batch, so every batch splits into pairs."""
+    if not config.loss.mode_seeking:
+        return
+    batches, where = _batch_sizes(config)
+    odd = [batch for batch in batches if batch % 2]
+    if odd:
+        raise ConfigError(f"loss.mode_seeking={config.loss.mode_seeking} compares samples in pairs; {where} "
+                          f"({', '.join(map(str, odd))}) must be even")
+
+
 def check_config(config: RunConfig) -> None:
     """Refuse what the chosen loss and model family cannot do with the rest of the run."""
     check_loss(config)
     family = check_model(config)
     _check_growth(config, family)
     _check_ema_statistics(config, family)
+    _check_mode_seeking(config)
     _check_augment(config)
     _check_schedule(config)
 

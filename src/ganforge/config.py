@@ -80,6 +80,8 @@ class LossConfig:
     fake_label: float = 0.0         # D's target on samples; keep 0 (smoothing it is warned against)
     feature_matching: bool = False  # G matches D's mean last hidden features on real data instead of fooling D
     aux_weight: float = 1.0         # weight of the class losses of acgan and classes discriminators
+    mode_seeking: float = 0.0       # MSGAN (Mao et al. 2019): G's loss plus this times 1 / (d_img / d_z + 1e-5)
+                                    # over pairs of samples that share a label; 0 off (MSGAN: 1)
 
 
 @dataclass
@@ -410,6 +412,7 @@ def _validate_tricks(config: RunConfig) -> None:
     _require(0.0 <= loss.fake_label < loss.real_label,
              f"loss.fake_label must be in [0, loss.real_label), got {loss.fake_label}")
     _require(loss.aux_weight >= 0, f"loss.aux_weight must be >= 0, got {loss.aux_weight}")
+    _require(loss.mode_seeking >= 0, f"loss.mode_seeking must be >= 0, got {loss.mode_seeking}")
     _require(m.halve_from >= 4 and m.halve_from & (m.halve_from - 1) == 0,
              f"model.halve_from must be a power of two >= 4, got {m.halve_from}")
     _require(m.mbstd_group >= 0, f"model.mbstd_group must be >= 0, got {m.mbstd_group}")

@@ -91,6 +91,19 @@ def least_squares_g_loss(fake: Tensor) -> Tensor:
     return 0.5 * (fake - 1.0).pow(2).mean()
 
 
+def mode_seeking_loss(fake: Tensor, z: Tensor,
+                      mean: Callable[[list[Tensor]], list[Tensor]] = lambda ts: ts) -> Tensor:
+    """MSGAN's mode-seeking term (Mao et al. 2019): 1 / (d_img / d_z + 1e-5) over the pairs (2i, 2i+1) of a
+    batch, d the mean absolute difference of the pair's samples and of their latents. Minimising it pushes
+    samples apart in proportion to their latents, against G collapsing a region of latent space onto one
+    mode. `mean` averages the two distances over a distributed run's ranks (each rank holds whole pairs), so
+    N ranks compute what one process does."""
+    d_img = (fake[0::2] - fake[1::2]).abs().mean()
+    d_z = (z[0::2] - z[1::2]).abs().mean()
+    d_img, d_z = mean([d_img, d_z])
+    return 1.0 / (d_img / d_z + 1e-5)
+
+
 for _name, _loss in {
     "minimax": GanLoss(bce_d_loss, minimax_g_loss, "saturating minimax game (Goodfellow et al. 2014)",
                        smoothable=True),

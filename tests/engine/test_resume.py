@@ -75,6 +75,7 @@ SWITCHES = [
     ["model.pack=2", "model.mbd_kernels=4", "loss.real_label=0.9"],
     ["train.unroll=2"],
     ["train.ema_rampup=true"],
+    ["loss.mode_seeking=1", "model.g_label=concat", "model.d_label=projection"],
     ["train.ema_bn_batches=2", "model.g_label=concat", "model.d_label=projection"],
     ["model.d_sn=true", "model.g_sn=true", "model.d_norm=none", "loss.name=hinge", "reg.r1=1", "reg.every=2"],
     ["model.name=sngan", "model.d_sn=true", "loss.name=wasserstein", "reg.gp=10", "train.n_dis=2"],

@@ -30,6 +30,7 @@ from ..errors import CheckpointError
 from ..models import balanced_labels, build_models, class_count, growth_stages
 from ..models.discriminator import LABEL_MODES
 from ..models.spectral import spectral_sigmas
+from ..losses import mode_seeking_loss
 from ..registry import LOSSES
 from ..regularisers import clip_weights
 from ..schedule import ema_beta, ramped
@@ -37,7 +38,7 @@ from .checkpoint import load_state
 from .distributed import SINGLE, World, sync_batch_norm, wrap
 from .ema import EMA, standing_statistics
 from .growth import Schedule, blend_real
-from .objective import Objective
+from .objective import Objective, wide
 from .unrolled import unrolled_judge
 from .stats import Stats
 
@@ -73,6 +74,7 @@ class Batch:
     real_y: torch.Tensor | None
     fake: torch.Tensor
     fake_y: torch.Tensor | None
+    z: torch.Tensor  # the latents of `fake`
     size: int  # the global batch these are this rank's share of
 
 
@@ -237,11 +239,19 @@ class Training:
         if self.schedule is not None:
             real = blend_real(real, self.stage, self.alpha, self.schedule.stages)
         self.images_seen += size
-        z, fake_y = self.world.shard(self.sample_z(size)), self.sample_y(size)
+        z, fake_y = self.world.shard(self.sample_z(size)), self.fake_labels(size)
         fake_y = self.world.shard(fake_y) if fake_y is not None else None
         with self.autocast(), torch.set_grad_enabled(grad):
             fake = self.fast_G(z, fake_y)
-        return Batch(real, real_y, fake, fake_y, size)
+        return Batch(real, real_y, fake, fake_y, z, size)
+
+    def fake_labels(self, size: int) -> torch.Tensor | None:
+        """Labels for a fake batch of `size`; with `loss.mode_seeking`, the pairs (2i, 2i+1) share one, so the
+        term compares samples of one class."""
+        if not self.config.loss.mode_seeking:
+            return self.sample_y(size)
+        y = self.sample_y(size // 2)
+        return y.repeat_interleave(2) if y is not None else None
 
     def d_main(self, batch: "Batch") -> torch.Tensor:
         """D's adversarial loss (and its class and drift terms) on the batch."""
@@ -256,8 +266,19 @@ class Training:
                                           mix=self.penalty_mix(batch.size, batch.real), fake_y=batch.fake_y)
 
     def g_main(self, batch: "Batch") -> torch.Tensor:
-        """G's loss on the last D round's fake batch: against D as it is (frozen, so no time goes to D
-        gradients nobody uses), or with `train.unroll`, against D after that many look-ahead updates."""
+        """G's loss on the last D round's fake batch, plus MSGAN's mode-seeking term when
+        `loss.mode_seeking` weighs it (reported apart, as loss/ms)."""
+        loss = self.g_adversarial(batch)
+        weight = self.config.loss.mode_seeking
+        if weight:
+            term = mode_seeking_loss(wide(batch.fake), batch.z, self.world.average)
+            self.stats.report("loss/ms", term)
+            loss = loss + weight * term
+        return loss
+
+    def g_adversarial(self, batch: "Batch") -> torch.Tensor:
+        """G's loss against D as it is (frozen, so no time goes to D gradients nobody uses), or with
+        `train.unroll`, against D after that many look-ahead updates."""
         unroll = self.config.train.unroll
         with self.autocast():
             if unroll:
