@@ -35,8 +35,10 @@ METRICS = "fd_fmnist,kd_fmnist,pr_fmnist,swd,classes"
 COLUMNS = ("steps", "img/s", "fd_fmnist", "kd_fmnist", "precision", "recall", "swd", "classes_covered",
            "class_kl")
 PLAIN = "plain PyTorch DCGAN loop"
-# Issue 21's target for 10 CPU-minutes: FD and SWD as shares of the plain loop's, recall as it is.
-TARGETS = {"fd_ratio": 0.15, "recall": 0.80, "swd_ratio": 0.80}
+# Issue 21's target for 10 CPU-minutes: FD and SWD as shares of the plain loop's, recall as it is; SWD's
+# finest level (32x32, swd_32) has to meet the SWD target on its own too.
+TARGETS = {"fd_ratio": 0.15, "recall": 0.80, "swd_ratio": 0.80, "swd_fine_ratio": 0.80}
+RATIOS = {"fd_ratio": "fd_fmnist", "swd_ratio": "swd", "swd_fine_ratio": "swd_32"}
 
 
 def run_folder(out: Path, spec: str, seed: int) -> Path:
@@ -69,24 +71,24 @@ def run_plain(budget: float, n: int, seed: int) -> dict[str, float]:
 
 
 def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
-    """Per ganforge run name: mean and sample std over seeds of FD and SWD as shares of the same seed's plain
-    loop, and of recall; `met` is 1.0 when all three means meet `TARGETS`. Rows hold run, seed and scores."""
+    """Per ganforge run name: mean and sample std over seeds of FD, SWD and SWD's finest level as shares of
+    the same seed's plain loop, and of recall; `met` is 1.0 when every mean meets `TARGETS`. Rows hold run,
+    seed and scores."""
     plain = {row["seed"]: row for row in rows if row["run"] == PLAIN}
     by_run: dict[str, dict[str, list[float]]] = {}
     for row in rows:
         if row["run"] == PLAIN:
             continue
         base = plain[row["seed"]]
-        values = by_run.setdefault(row["run"], {"fd_ratio": [], "recall": [], "swd_ratio": []})
-        values["fd_ratio"].append(row["fd_fmnist"] / base["fd_fmnist"])
+        values = by_run.setdefault(row["run"], {key: [] for key in TARGETS})
+        for key, metric in RATIOS.items():
+            values[key].append(row[metric] / base[metric])
         values["recall"].append(row["recall"])
-        values["swd_ratio"].append(row["swd"] / base["swd"])
     summary = {}
     for run, values in by_run.items():
         means = {key: statistics.fmean(v) for key, v in values.items()}
         spread = {f"{key}_std": statistics.stdev(v) if len(v) > 1 else float("nan") for key, v in values.items()}
-        met = means["fd_ratio"] <= TARGETS["fd_ratio"] and means["recall"] >= TARGETS["recall"] \
-            and means["swd_ratio"] <= TARGETS["swd_ratio"]
+        met = means["recall"] >= TARGETS["recall"] and all(means[key] <= TARGETS[key] for key in RATIOS)
         summary[run] = {**means, **spread, "seeds": float(len(values["recall"])), "met": float(met)}
     return summary
 
@@ -101,10 +103,12 @@ def print_rows(rows: list[dict]) -> None:
 
 def print_summary(summary: dict[str, dict[str, float]]) -> None:
     print(f"\ntargets: FD <= {TARGETS['fd_ratio']} of the plain loop's, recall >= {TARGETS['recall']}, "
-          f"SWD <= {TARGETS['swd_ratio']} of the plain loop's (means over seeds, each against its own seed)")
+          f"SWD and its 32x32 level each <= {TARGETS['swd_ratio']} of the plain loop's (means over seeds, each "
+          f"against its own seed)")
     for run, s in summary.items():
         print(f"{run}: FD {s['fd_ratio']:.3f}x (sd {s['fd_ratio_std']:.3f}), recall {s['recall']:.3f} "
-              f"(sd {s['recall_std']:.3f}), SWD {s['swd_ratio']:.3f}x (sd {s['swd_ratio_std']:.3f}) over "
+              f"(sd {s['recall_std']:.3f}), SWD {s['swd_ratio']:.3f}x (sd {s['swd_ratio_std']:.3f}), its 32x32 level "
+              f"{s['swd_fine_ratio']:.3f}x (sd {s['swd_fine_ratio_std']:.3f}) over "
               f"{s['seeds']:.0f} seed(s): {'met' if s['met'] else 'missed'}")
 
 

@@ -44,17 +44,20 @@ def test_plain_stage_trains_on_image_batches_and_scores_its_sampler(monkeypatch)
 def test_summary_compares_each_seed_with_its_own_plain_loop():
     bench = _benchmark()
     run = "ganforge cdcgan_fashion_best"
-    rows = [{"run": run, "seed": 0, "fd_fmnist": 0.6, "recall": 0.76, "swd": 9.0},
-            {"run": bench.PLAIN, "seed": 0, "fd_fmnist": 4.0, "recall": 0.70, "swd": 10.0},
-            {"run": run, "seed": 1, "fd_fmnist": 0.4, "recall": 0.84, "swd": 4.0},
-            {"run": bench.PLAIN, "seed": 1, "fd_fmnist": 2.0, "recall": 0.71, "swd": 8.0}]
+    rows = [{"run": run, "seed": 0, "fd_fmnist": 0.6, "recall": 0.76, "swd": 9.0, "swd_32": 6.0},
+            {"run": bench.PLAIN, "seed": 0, "fd_fmnist": 4.0, "recall": 0.70, "swd": 10.0, "swd_32": 10.0},
+            {"run": run, "seed": 1, "fd_fmnist": 0.4, "recall": 0.84, "swd": 4.0, "swd_32": 7.0},
+            {"run": bench.PLAIN, "seed": 1, "fd_fmnist": 2.0, "recall": 0.71, "swd": 8.0, "swd_32": 10.0}]
     s = bench.summarise(rows)[run]
     # seed 0: 0.15x and 0.9x; seed 1: 0.2x and 0.5x
     assert s["fd_ratio"] == pytest.approx(0.175) and s["fd_ratio_std"] == pytest.approx(0.05 / 2 ** 0.5)
     assert s["swd_ratio"] == pytest.approx(0.7) and s["recall"] == pytest.approx(0.80)
+    assert s["swd_fine_ratio"] == pytest.approx(0.65)  # 0.6x and 0.7x
     assert s["seeds"] == 2 and s["met"] == 0.0   # FD 0.175x misses 0.15x
-    rows[2]["fd_fmnist"] = 0.2                    # seed 1 now 0.1x: mean 0.125x, all three met
+    rows[2]["fd_fmnist"] = 0.2                    # seed 1 now 0.1x: mean 0.125x, all four met
     assert bench.summarise(rows)[run]["met"] == 1.0
+    rows[2]["swd_32"] = 11.0                      # the fine level alone now misses: 0.6x and 1.1x
+    assert bench.summarise(rows)[run]["met"] == 0.0
 
 
 def test_run_ganforge_trains_the_seed_it_is_given(monkeypatch, tmp_path):
