@@ -60,6 +60,7 @@ def scenarios(tmp: Path) -> dict[str, dict]:
     return {
         "gp": {"overrides": mlp(tmp, extra=GP)},
         "unrolled": {"overrides": mlp(tmp, steps=6, extra=("train.unroll=2",))},
+        "mode_seeking": {"overrides": mlp(tmp, steps=6, extra=("loss.mode_seeking=1",))},
         "bf16": {"overrides": mlp(tmp, steps=6, extra=("train.amp=bf16", "optim.impl=foreach"))},
         "compiled": {"overrides": mlp(tmp, steps=4, extra=("train.compile=default", "train.ckpt_every=4",
                                                            "train.sample_every=4"))},
@@ -245,11 +246,13 @@ def test_growing_run_passed_every_stage_on_both_ranks(ranks):
     assert load_checkpoint(tmp / "grow")["images_seen"] == 16 + 9 * 8  # one step of 16, then batches of 8
 
 
-@pytest.mark.parametrize("name, atol", [("gp", 1e-5), ("unrolled", 1e-5), ("compiled", 1e-5)])
+@pytest.mark.parametrize("name, atol", [("gp", 1e-5), ("unrolled", 1e-5), ("compiled", 1e-5),
+                                        ("mode_seeking", 1e-5)])
 def test_two_ranks_of_half_the_batch_train_as_one_process_of_the_whole(ranks, tmp_path, name, atol):
     """No batch norm: the ranks' slices of each global batch and latent draw are one process's batch, the
-    averaged gradients its gradient, through the gradient penalty's double backward and the unrolled
-    look-ahead alike, and compiled by torch.compile; only float rounding differs."""
+    averaged gradients its gradient, through the gradient penalty's double backward, the unrolled
+    look-ahead and the mode-seeking term's rank-averaged distances alike, and compiled by torch.compile; only
+    float rounding differs."""
     reports, tmp = ranks
     overrides = scenarios(tmp)[name]["overrides"]
     single = train(make_config({}, overrides), run_dir=tmp_path / name)
