@@ -14,7 +14,7 @@ from torch import nn
 
 from ..augment import Augment
 from ..config import LossConfig, RegConfig
-from ..losses import GanLoss, smoothed_bce_d_loss
+from ..losses import GanLoss, mode_seeking_loss, smoothed_bce_d_loss
 from ..models.discriminator import DOutput
 from ..regularisers import drift_penalty, gradient_penalty, r1_penalty, r2_penalty
 from .stats import Stats
@@ -33,10 +33,12 @@ def judge(D: nn.Module) -> Judge:
 
 class Objective:
     def __init__(self, loss: GanLoss, config: LossConfig, stats: Stats, reg: RegConfig | None = None,
-                 augment: Augment | None = None) -> None:
+                 augment: Augment | None = None,
+                 average: Callable[[list[torch.Tensor]], list[torch.Tensor]] = lambda ts: ts) -> None:
         self.loss, self.config, self.stats = loss, config, stats
         self.reg = reg or RegConfig()
         self.augment = augment
+        self.average = average  # the mean over a distributed run's ranks (`World.average`), differentiable
         self.smoothed = config.real_label != 1.0 or config.fake_label != 0.0
 
     def adversarial_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -109,10 +111,12 @@ class Objective:
         return total * self.reg.every
 
     def generator_loss(self, D: Judge | nn.Module, fake: torch.Tensor, fake_y: torch.Tensor | None,
-                       real: torch.Tensor | None = None, real_y: torch.Tensor | None = None) -> torch.Tensor:
+                       real: torch.Tensor | None = None, real_y: torch.Tensor | None = None,
+                       z: torch.Tensor | None = None) -> torch.Tensor:
         """G's loss on its samples: the loss's G term (a paired loss also reads D on the `real` batch), or
         feature matching (Salimans et al. 2016: the squared distance between D's mean hidden features on the
-        `real` batch and on samples), plus AC-GAN's class term."""
+        `real` batch and on samples), plus AC-GAN's class term, plus MSGAN's mode-seeking term on the latents
+        `z` when `loss.mode_seeking` weighs it (reported apart, as loss/ms)."""
         D = judge(D) if isinstance(D, nn.Module) else D
         f = D(self.seen(fake), fake_y)
         if self.config.feature_matching:
@@ -130,4 +134,10 @@ class Objective:
         if f.class_logits is not None and fake_y is not None:
             loss = loss + self.config.aux_weight * F.cross_entropy(wide(f.class_logits), fake_y)
         self.stats.report("loss/g", loss)
+        if self.config.mode_seeking:
+            if z is None:
+                raise ValueError("the mode-seeking term needs the samples' latents")
+            term = mode_seeking_loss(wide(fake), z, self.average)
+            self.stats.report("loss/ms", term)
+            loss = loss + self.config.mode_seeking * term
         return loss

@@ -30,7 +30,6 @@ from ..errors import CheckpointError
 from ..models import balanced_labels, build_models, class_count, growth_stages
 from ..models.discriminator import LABEL_MODES
 from ..models.spectral import spectral_sigmas
-from ..losses import mode_seeking_loss
 from ..registry import LOSSES
 from ..regularisers import clip_weights
 from ..schedule import ema_beta, ramped
@@ -38,7 +37,7 @@ from .checkpoint import load_state
 from .distributed import SINGLE, World, sync_batch_norm, wrap
 from .ema import EMA, standing_statistics
 from .growth import Schedule, blend_real
-from .objective import Objective, wide
+from .objective import Objective
 from .unrolled import unrolled_judge
 from .stats import Stats
 
@@ -117,7 +116,8 @@ class Training:
         self.augment = (Augment(policy_names(config.data.augment), config.data.augment_p, device, config.seed + 2,
                                 world.shard, world.size, world.mean_of, self.stats.report)
                         if config.data.augment else None)
-        self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg, self.augment)
+        self.objective = Objective(LOSSES.get(config.loss.name), config.loss, self.stats, config.reg, self.augment,
+                                   world.average)
         self.schedule = (Schedule.from_config(config.growth, growth_stages(self.G), config.train.batch_size)
                          if config.growth.stable_images else None)
         self.images_seen = 0  # real images shown to D so far: the clock of the growing schedule
@@ -266,30 +266,20 @@ class Training:
                                           mix=self.penalty_mix(batch.size, batch.real), fake_y=batch.fake_y)
 
     def g_main(self, batch: "Batch") -> torch.Tensor:
-        """G's loss on the last D round's fake batch, plus MSGAN's mode-seeking term when
-        `loss.mode_seeking` weighs it (reported apart, as loss/ms)."""
-        loss = self.g_adversarial(batch)
-        weight = self.config.loss.mode_seeking
-        if weight:
-            term = mode_seeking_loss(wide(batch.fake), batch.z, self.world.average)
-            self.stats.report("loss/ms", term)
-            loss = loss + weight * term
-        return loss
-
-    def g_adversarial(self, batch: "Batch") -> torch.Tensor:
-        """G's loss against D as it is (frozen, so no time goes to D gradients nobody uses), or with
-        `train.unroll`, against D after that many look-ahead updates."""
+        """G's loss on the last D round's fake batch: against D as it is (frozen, so no time goes to D
+        gradients nobody uses), or with `train.unroll`, against D after that many look-ahead updates."""
         unroll = self.config.train.unroll
         with self.autocast():
             if unroll:
                 judge = unrolled_judge(self.D, self.opt_d, lambda j: self.objective.d_terms(
                     j, batch.real, batch.real_y, batch.fake, batch.fake_y)[0], unroll,
                     self.world.average if self.world.active else None)
-                return self.objective.generator_loss(judge, batch.fake, batch.fake_y, batch.real, batch.real_y)
+                return self.objective.generator_loss(judge, batch.fake, batch.fake_y, batch.real, batch.real_y,
+                                                     batch.z)
             self.D.requires_grad_(False)
             try:
                 return self.objective.generator_loss(self.fast_frozen_D, batch.fake, batch.fake_y, batch.real,
-                                                     batch.real_y)
+                                                     batch.real_y, batch.z)
             finally:  # the graph is recorded: D's weights take no gradient from this loss's backward
                 self.D.requires_grad_(True)
 
